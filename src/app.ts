@@ -1,0 +1,69 @@
+// Composition root: database, migrations, services and the HTTP server, wired once.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { databaseTarget, openDatabase, type Database } from './db/database';
+import { migrateDatabase } from './db/migrate';
+import { createServices, type Services } from './domain/services';
+import { createMetrics } from './http/metrics';
+import { createHttpServer, type NodeHandler } from './http/server';
+import { createLogger, type Logger } from './logger';
+
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly services: Services;
+  readonly server: Server;
+  readonly logger: Logger;
+  /** Starts listening; resolves to the base URL (`http://127.0.0.1:4000`). */
+  listen(): Promise<string>;
+  /** Stops accepting requests, finishes in-flight ones, closes the database. */
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<App> {
+  const db = await openDatabase(databaseTarget(config));
+  try {
+    const applied = await migrateDatabase(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
+    const services = createServices(db.prisma);
+    if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
+
+    const handlers: NodeHandler[] = [];
+    const server = createHttpServer({
+      logger,
+      metrics: createMetrics(),
+      checkHealth: async () => {
+        await db.prisma.$queryRaw`SELECT 1`;
+      },
+      handlers,
+    });
+
+    let closing: Promise<void> | undefined;
+    return {
+      config, db, services, server, logger,
+      listen: () =>
+        new Promise<string>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.PORT, config.HOST, () => {
+            server.off('error', reject);
+            const { address, port } = server.address() as AddressInfo;
+            resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`);
+          });
+        }),
+      close: () => {
+        closing ??= (async () => {
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          });
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+}

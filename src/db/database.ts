@@ -1,0 +1,90 @@
+// Opens the database Hookgate runs on: embedded PGlite by default, a PostgreSQL server for scale-out.
+// Both speak the same SQL, so the Prisma client, the migrations and the hand-written queries are shared.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client';
+
+export type DatabaseTarget =
+  | { kind: 'pglite'; dataDir: string | null }
+  | { kind: 'postgres'; url: string; poolSize: number };
+
+/** `DATABASE_URL` unset → PGlite in `DATA_DIR`; `memory://` → in-memory PGlite; otherwise PostgreSQL. */
+export function databaseTarget(settings: { DATABASE_URL?: string | undefined; DATA_DIR: string; DATABASE_POOL_SIZE: number }): DatabaseTarget {
+  const url = settings.DATABASE_URL;
+  if (url === undefined) return { kind: 'pglite', dataDir: path.resolve(settings.DATA_DIR) };
+  if (url === 'memory://') return { kind: 'pglite', dataDir: null };
+  return { kind: 'postgres', url, poolSize: settings.DATABASE_POOL_SIZE };
+}
+
+export interface Database {
+  readonly kind: DatabaseTarget['kind'];
+  readonly prisma: PrismaClient;
+  /** The driver adapter the client uses; the schema engine runs migrations through it too. */
+  readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  /** Runs `fn` holding a database-wide lock (an advisory lock on PostgreSQL). */
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  return target.kind === 'pglite' ? openPGlite(target.dataDir) : openPostgres(target.url, target.poolSize);
+}
+
+async function openPGlite(dataDir: string | null): Promise<Database> {
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  await pglite.waitReady;
+  const adapterFactory = new PrismaPGlite(pglite);
+  const prisma = new PrismaClient({ adapter: adapterFactory });
+  // One process owns a PGlite data directory, so an in-process mutex is a database-wide lock.
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    kind: 'pglite',
+    prisma,
+    adapterFactory,
+    withLock<T>(_key: number, fn: () => Promise<T>) {
+      const run = tail.then(fn, fn);
+      tail = run.catch(() => undefined);
+      return run;
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client that loses its server must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const adapterFactory = new PrismaPg(pool);
+  const prisma = new PrismaClient({ adapter: adapterFactory });
+  return {
+    kind: 'postgres',
+    prisma,
+    adapterFactory,
+    async withLock<T>(key: number, fn: () => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [key]);
+        try {
+          return await fn();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// Who is asking. Every service call takes the actor; authorization rules live in the domain.
+import type { HookKind } from '../generated/prisma/enums';
+import { ForbiddenError } from './errors';
+
+export interface Actor {
+  readonly id: number;
+  readonly username: string;
+  readonly isAdmin: boolean;
+}
+
+export function requireAdmin(actor: Actor, message = 'Administrator access is required'): void {
+  if (!actor.isAdmin) throw new ForbiddenError(message);
+}
+
+/**
+ * Admins see every hook. Other users see subject hooks in their own namespace or created by them,
+ * never system hooks; to them everything else does not exist.
+ */
+export function canAccessHook(actor: Actor, hook: { kind: HookKind; namespace: string | null; createdById: number | null }): boolean {
+  if (actor.isAdmin) return true;
+  if (hook.kind === 'SYSTEM') return false;
+  return hook.namespace === actor.username || hook.createdById === actor.id;
+}

@@ -1,0 +1,244 @@
+// Hooks of both kinds: the one place their rules and access control are applied.
+import type { PrismaClient } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
+import type { BranchFilterStrategy, HookKind, SubjectType } from '../generated/prisma/enums';
+import { canAccessHook, requireAdmin, type Actor } from './actor';
+import { ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from './errors';
+import {
+  DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
+  checkUrlVariableValue, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, type SystemEvent,
+} from './hook-rules';
+
+/** Decides whether a hook URL may be called (the SSRF guard); returns the reason when it may not. */
+export interface UrlPolicy {
+  check(url: string): Promise<string | null>;
+}
+export const allowAllUrls: UrlPolicy = { check: async () => null };
+
+const hookInclude = {
+  createdBy: { select: { id: true, username: true } },
+  urlVariables: { select: { key: true }, orderBy: { key: 'asc' } },
+} satisfies Prisma.HookInclude;
+
+export type HookRecord = Prisma.HookGetPayload<{ include: typeof hookInclude }>;
+
+interface HookFields {
+  url: string;
+  name?: string | null;
+  description?: string | null;
+  /** Full replacement of the event set. */
+  events?: readonly string[];
+  /** System hooks: switch single events on or off (the REST `*_events` flags). */
+  eventToggles?: Partial<Record<SystemEvent, boolean>>;
+  secret?: string | null;
+  isActive?: boolean;
+  enableSslVerification?: boolean;
+  pushEventsBranchFilter?: string | null;
+  branchFilterStrategy?: BranchFilterStrategy;
+}
+
+export interface CreateHookInput extends HookFields {
+  kind: HookKind;
+  subjectType?: SubjectType | null;
+  subject?: string | null;
+}
+
+/** Any subset of a hook's fields. `subjectType`/`subject` may be repeated but never changed. */
+export type UpdateHookInput = Partial<CreateHookInput>;
+
+export interface HookFilter {
+  kind?: HookKind | null;
+  subjectType?: SubjectType | null;
+  subject?: string | null;
+  isActive?: boolean | null;
+}
+
+export interface Page {
+  skip: number;
+  take: number;
+}
+
+/** The state of a hook as stored, before or after a change. */
+type HookState = Omit<Prisma.HookUncheckedCreateInput, 'events'> & { events: string[] };
+
+export class HookService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly urlPolicy: UrlPolicy = allowAllUrls,
+  ) {}
+
+  /** Prisma filter for the hooks an actor may see; GraphQL connections build on it too. */
+  visibleWhere(actor: Actor): Prisma.HookWhereInput {
+    if (actor.isAdmin) return {};
+    return { kind: 'SUBJECT', OR: [{ namespace: actor.username }, { createdById: actor.id }] };
+  }
+
+  async create(actor: Actor, input: CreateHookInput): Promise<HookRecord> {
+    if (input.kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
+    const state = await this.validate(input.kind, {
+      kind: input.kind,
+      url: input.url,
+      events: input.kind === 'SYSTEM' ? [...DEFAULT_SYSTEM_EVENTS] : [],
+      isActive: true,
+      enableSslVerification: true,
+      branchFilterStrategy: 'WILDCARD',
+      createdById: actor.id,
+    }, input, true);
+    if (!actor.isAdmin && state.namespace && state.namespace !== actor.username) {
+      throw new ForbiddenError(`You can only add hooks to subjects in your own namespace (${actor.username})`);
+    }
+    return this.prisma.hook.create({ data: state, include: hookInclude });
+  }
+
+  /** One hook the actor may see. `kind` narrows it to one dialect's hooks (REST routes). */
+  async get(actor: Actor, id: number, kind?: HookKind): Promise<HookRecord> {
+    if (kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
+    const hook = Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647
+      ? await this.prisma.hook.findUnique({ where: { id }, include: hookInclude })
+      : null;
+    if (!hook || (kind && hook.kind !== kind) || !canAccessHook(actor, hook)) throw new NotFoundError('Hook');
+    return hook;
+  }
+
+  async list(actor: Actor, filter: HookFilter = {}, page?: Page): Promise<{ hooks: HookRecord[]; total: number }> {
+    if (filter.kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
+    const where: Prisma.HookWhereInput = {
+      AND: [
+        this.visibleWhere(actor),
+        {
+          ...(filter.kind ? { kind: filter.kind } : {}),
+          ...(filter.subjectType ? { subjectType: filter.subjectType } : {}),
+          ...(filter.subject != null ? { subject: filter.subject } : {}),
+          ...(filter.isActive != null ? { isActive: filter.isActive } : {}),
+        },
+      ],
+    };
+    const [hooks, total] = await Promise.all([
+      this.prisma.hook.findMany({ where, include: hookInclude, orderBy: { id: 'asc' }, ...(page ?? {}) }),
+      page ? this.prisma.hook.count({ where }) : Promise.resolve(-1),
+    ]);
+    return { hooks, total: page ? total : hooks.length };
+  }
+
+  async update(actor: Actor, id: number, patch: UpdateHookInput, kind?: HookKind): Promise<HookRecord> {
+    const current = await this.get(actor, id, kind);
+    const issues: FieldIssue[] = [];
+    if (patch.kind !== undefined && patch.kind !== current.kind) issues.push({ field: 'kind', message: 'cannot be changed' });
+    if (patch.subjectType !== undefined && patch.subjectType !== current.subjectType) issues.push({ field: 'subjectType', message: 'cannot be changed' });
+    if (patch.subject !== undefined && patch.subject !== current.subject) issues.push({ field: 'subject', message: 'cannot be changed' });
+    if (issues.length > 0) throw new ValidationError(issues);
+    const { urlVariables: _vars, createdBy: _by, id: _id, createdAt: _c, updatedAt: _u, ...stored } = current;
+    const state = await this.validate(current.kind, stored, patch, false);
+    // Setting a hook active again is how someone re-enables one that deliveries disabled.
+    const reenable = patch.isActive === true ? { alertStatus: 'EXECUTABLE' as const, disabledUntil: null, recentFailures: 0 } : {};
+    const { kind: _k, subjectType: _st, subject: _s, namespace: _n, createdById: _cb, ...changes } = state;
+    return this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+  }
+
+  async delete(actor: Actor, id: number, kind?: HookKind): Promise<HookRecord> {
+    const hook = await this.get(actor, id, kind);
+    try {
+      await this.prisma.hook.delete({ where: { id } });
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') throw new NotFoundError('Hook');
+      throw error;
+    }
+    return hook;
+  }
+
+  async setUrlVariable(actor: Actor, hookId: number, key: string, value: string, kind?: HookKind): Promise<HookRecord> {
+    await this.get(actor, hookId, kind);
+    if (!checkUrlVariableKey(key)) throw ValidationError.of('key', 'must start with letters, then digits, then groups of letters or digits joined by ".", "_" or "-" (at most 255 characters)');
+    if (!checkUrlVariableValue(value)) throw ValidationError.of('value', `must be 1 to ${LIMITS.urlVariableValueLength} characters`);
+    await this.prisma.$transaction(async (tx) => {
+      // Lock the hook row so two concurrent writers cannot both add the 20th variable.
+      await tx.$queryRaw`SELECT id FROM hooks WHERE id = ${hookId} FOR UPDATE`;
+      const existing = await tx.urlVariable.findMany({ where: { hookId }, select: { key: true } });
+      if (!existing.some((variable) => variable.key === key) && existing.length >= LIMITS.urlVariablesPerHook) {
+        throw ValidationError.of('urlVariables', `a hook can have at most ${LIMITS.urlVariablesPerHook} URL variables`);
+      }
+      await tx.urlVariable.upsert({ where: { hookId_key: { hookId, key } }, create: { hookId, key, value }, update: { value } });
+    });
+    return this.get(actor, hookId, kind);
+  }
+
+  async deleteUrlVariable(actor: Actor, hookId: number, key: string, kind?: HookKind): Promise<HookRecord> {
+    await this.get(actor, hookId, kind);
+    const { count } = await this.prisma.urlVariable.deleteMany({ where: { hookId, key } });
+    if (count === 0) throw new NotFoundError('URL variable');
+    return this.get(actor, hookId, kind);
+  }
+
+  /** Applies `input` on top of `base`, checks every rule, and returns the state to store. */
+  private async validate(kind: HookKind, base: HookState, input: UpdateHookInput, creating: boolean): Promise<HookState> {
+    const issues: FieldIssue[] = [];
+    const state: HookState = { ...base };
+    const assign = <K extends keyof HookState>(key: K, value: HookState[K] | undefined) => {
+      if (value !== undefined) state[key] = value;
+    };
+    assign('url', input.url);
+    assign('name', input.name);
+    assign('description', input.description);
+    assign('secret', input.secret);
+    assign('isActive', input.isActive);
+    assign('enableSslVerification', input.enableSslVerification);
+    assign('pushEventsBranchFilter', input.pushEventsBranchFilter);
+    assign('branchFilterStrategy', input.branchFilterStrategy);
+
+    const urlIssue = checkHookUrl(state.url);
+    if (urlIssue) issues.push({ field: 'url', message: urlIssue });
+    else if (input.url !== undefined) {
+      const blocked = await this.urlPolicy.check(state.url);
+      if (blocked) issues.push({ field: 'url', message: blocked });
+    }
+    for (const [field, max] of [['name', LIMITS.nameLength], ['description', LIMITS.descriptionLength], ['secret', LIMITS.secretLength]] as const) {
+      const issue = checkText(state[field], max);
+      if (issue) issues.push({ field, message: issue });
+    }
+
+    if (kind === 'SUBJECT') {
+      if (creating) {
+        if (!input.subjectType) issues.push({ field: 'subjectType', message: 'is missing' });
+        if (input.subject == null) issues.push({ field: 'subject', message: 'is missing' });
+        if (input.events === undefined) issues.push({ field: 'events', message: 'is missing' });
+        if (input.subjectType && input.subject != null) {
+          const subjectIssue = checkSubject(input.subjectType, input.subject);
+          if (subjectIssue) issues.push({ field: 'subject', message: subjectIssue });
+          state.subjectType = input.subjectType;
+          state.subject = input.subject;
+          state.namespace = subjectNamespace(input.subjectType, input.subject);
+        }
+      }
+      if (input.eventToggles !== undefined) issues.push({ field: 'events', message: 'event flags apply to system hooks only' });
+      if (input.pushEventsBranchFilter != null && input.pushEventsBranchFilter !== '') {
+        issues.push({ field: 'pushEventsBranchFilter', message: 'applies to system hooks only' });
+      }
+      if (input.events !== undefined && state.subjectType) {
+        const { events, issue } = normaliseSubjectEvents(state.subjectType as SubjectType, input.events);
+        if (issue) issues.push(issue);
+        state.events = events;
+      }
+    } else {
+      if (input.subjectType != null && creating) issues.push({ field: 'subjectType', message: 'applies to subject hooks only' });
+      if (input.subject != null && creating) issues.push({ field: 'subject', message: 'applies to subject hooks only' });
+      let events = state.events;
+      if (input.events !== undefined) {
+        const result = normaliseSystemEvents(input.events);
+        if (result.issue) issues.push(result.issue);
+        events = result.events;
+      }
+      for (const [event, on] of Object.entries(input.eventToggles ?? {})) {
+        events = on ? [...events, event] : events.filter((e) => e !== event);
+      }
+      state.events = normaliseSystemEvents(events).events;
+      const strategy = state.branchFilterStrategy as BranchFilterStrategy;
+      // As in GitLab, choosing all_branches clears the filter rather than keeping a dead value.
+      if (strategy === 'ALL_BRANCHES') state.pushEventsBranchFilter = null;
+      const filterIssue = checkBranchFilter(strategy, state.pushEventsBranchFilter ?? null);
+      if (filterIssue) issues.push({ field: 'pushEventsBranchFilter', message: filterIssue });
+    }
+
+    if (issues.length > 0) throw new ValidationError(issues);
+    return state;
+  }
+}
