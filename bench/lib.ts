@@ -1,0 +1,133 @@
+// Benchmark plumbing: Hookgate and the baseline each run in their own process, autocannon drives
+// both from this one, and every figure is printed next to the baseline measured in the same run.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { freePort, startHookgate, type HookgateProcess } from '../test/process-helpers';
+
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface RequestSpec {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export async function load(baseUrl: string, spec: RequestSpec): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${baseUrl}${spec.path}`,
+    method: spec.method ?? 'GET',
+    headers: { 'content-type': 'application/json', ...spec.headers },
+    ...(spec.body === undefined ? {} : { body: spec.body }),
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+  });
+  return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+export interface Baseline {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The bare node:http server answering `body` from memory. */
+export async function startBaseline(body: string, status = 200): Promise<Baseline> {
+  const port = await freePort();
+  const child: ChildProcess = fork(path.join(import.meta.dirname, 'baseline-server.mjs'), [String(port), body, String(status)], { stdio: 'ignore' });
+  await once(child, 'message');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill();
+      await once(child, 'exit');
+    },
+  };
+}
+
+export interface Target {
+  name: 'pglite' | 'postgres';
+  hookgate: HookgateProcess;
+  stop(): Promise<void>;
+}
+
+/** Hookgate on the embedded database (a fresh data directory) or on a fresh PostgreSQL database. */
+export async function startTarget(name: Target['name'], dataDir: string): Promise<Target> {
+  const env: Record<string, string> = { HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true' };
+  let drop = async () => {};
+  if (name === 'pglite') env.DATA_DIR = dataDir;
+  else {
+    const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+    const db = `hookgate_bench_${process.pid}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${db}`);
+    await admin.end();
+    const url = new URL(adminUrl);
+    url.pathname = `/${db}`;
+    env.DATABASE_URL = url.toString();
+    drop = async () => {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await client.end();
+    };
+  }
+  const hookgate = await startHookgate(env, 60_000);
+  return {
+    name,
+    hookgate,
+    async stop() {
+      await hookgate.stop();
+      await drop();
+    },
+  };
+}
+
+export async function postgresAvailable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test' });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads Hookgate and the baseline alternately and prints one comparison line. */
+export async function compare(label: string, hookgateUrl: string, spec: RequestSpec, baselineBody: string): Promise<void> {
+  const baseline = await startBaseline(baselineBody);
+  try {
+    const ours = await load(hookgateUrl, spec);
+    const bare = await load(baseline.url, { ...spec, headers: {} });
+    printComparison(label, ours, bare);
+  } finally {
+    await baseline.stop();
+  }
+}
+
+export function printComparison(label: string, ours: LoadResult, bare: LoadResult): void {
+  const ratio = ours.requestsPerSecond / bare.requestsPerSecond;
+  const flags = ours.errors + ours.non2xx > 0 ? `  (!! ${ours.errors} errors, ${ours.non2xx} non-2xx)` : '';
+  console.log(
+    `${label.padEnd(48)} hookgate ${fmt(ours.requestsPerSecond)} req/s p99 ${ours.p99Ms} ms | ` +
+      `baseline ${fmt(bare.requestsPerSecond)} req/s p99 ${bare.p99Ms} ms | ratio ${(ratio * 100).toFixed(1)}%${flags}`,
+  );
+}
+
+function fmt(n: number): string {
+  return n.toFixed(0).padStart(6);
+}
