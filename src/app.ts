@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { databaseTarget, openDatabase, type Database } from './db/database';
+import { databaseTarget, openDatabase, type Database, type DatabaseTarget } from './db/database';
 import { migrateDatabase } from './db/migrate';
 import { createServices, type Services } from './domain/services';
 import { createMetrics } from './http/metrics';
@@ -21,8 +21,13 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function createApp(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<App> {
-  const db = await openDatabase(databaseTarget(config));
+export interface AppOptions {
+  /** Overrides the database chosen by the config (tests start PGlite from a migrated template). */
+  databaseTarget?: DatabaseTarget;
+}
+
+export async function createApp(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), options: AppOptions = {}): Promise<App> {
+  const db = await openDatabase(options.databaseTarget ?? databaseTarget(config));
   try {
     const applied = await migrateDatabase(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');

@@ -8,6 +8,7 @@ import { openDatabase, type Database, type DatabaseTarget } from '../src/db/data
 import { migrateDatabase } from '../src/db/migrate';
 import type { Actor } from '../src/domain/actor';
 import { createLogger } from '../src/logger';
+import { pgliteTemplate } from './pglite-template';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -21,9 +22,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, empty database: in-memory PGlite, or a freshly created PostgreSQL database. */
-export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
-  if (backend === 'pglite') return { target: { kind: 'pglite', dataDir: null }, url: 'memory://', drop: async () => {} };
+/**
+ * A new database: in-memory PGlite, or a freshly created PostgreSQL database. PGlite starts from
+ * the migrated template unless `empty` is set (PostgreSQL databases are always created empty).
+ */
+export async function createTestDatabase(backend: Backend, options: { empty?: boolean } = {}): Promise<TestDatabase> {
+  if (backend === 'pglite') {
+    const template = options.empty ? undefined : await pgliteTemplate();
+    return { target: { kind: 'pglite', dataDir: null, ...(template ? { template } : {}) }, url: 'memory://', drop: async () => {} };
+  }
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
   const name = `hookgate_test_${randomBytes(6).toString('hex')}`;
@@ -83,7 +90,7 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const app = await createApp(config, createLogger(config.LOG_LEVEL));
+  const app = await createApp(config, createLogger(config.LOG_LEVEL), { databaseTarget: testDb.target });
   const url = await app.listen();
   const admin = await app.services.users.authenticate(ADMIN_TOKEN);
   return {

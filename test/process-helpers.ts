@@ -26,7 +26,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Spawns Hookgate with only the given variables (plus PATH/HOME) and waits for /healthz. */
-export async function startHookgate(env: Record<string, string>, timeoutMs = 30_000): Promise<HookgateProcess> {
+export async function startHookgate(env: Record<string, string>, timeoutMs = 90_000): Promise<HookgateProcess> {
   const port = env.PORT ?? String(await freePort());
   const child = spawnHookgate({ LOG_LEVEL: 'warn', ...env, PORT: port });
   let output = '';

@@ -9,7 +9,10 @@ import { createLogger } from '../src/logger';
 import { ADMIN_TOKEN, backends, createTestDatabase, startTestApp, type TestApp } from './helpers';
 import { runHookgateToExit, startHookgate } from './process-helpers';
 
-describe('start-up', () => {
+// Child processes start tsx and PGlite from scratch: slow on a busy 2-core machine.
+const PROCESS_TIMEOUT = 120_000;
+
+describe('start-up', { timeout: PROCESS_TIMEOUT }, () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-data-'));
@@ -56,7 +59,7 @@ describe('start-up', () => {
   });
 });
 
-describe('persistence on the embedded default', () => {
+describe('persistence on the embedded default', { timeout: PROCESS_TIMEOUT }, () => {
   it('keeps hooks, users and tokens across a restart', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-persist-'));
     const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent' });
@@ -123,7 +126,7 @@ describe.each(backends)('operational endpoints on %s', (backend) => {
   });
 });
 
-describe.runIf(backends.includes('postgres'))('scale-out on PostgreSQL', () => {
+describe.runIf(backends.includes('postgres'))('scale-out on PostgreSQL', { timeout: PROCESS_TIMEOUT }, () => {
   it('two processes started at once on one database both come up', async () => {
     const testDb = await createTestDatabase('postgres');
     try {

@@ -10,7 +10,8 @@ import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 
 export type DatabaseTarget =
-  | { kind: 'pglite'; dataDir: string | null }
+  /** `template`: a `dumpDataDir()` archive to start an in-memory database from (tests). */
+  | { kind: 'pglite'; dataDir: string | null; template?: Blob }
   | { kind: 'postgres'; url: string; poolSize: number };
 
 /** `DATABASE_URL` unset → PGlite in `DATA_DIR`; `memory://` → in-memory PGlite; otherwise PostgreSQL. */
@@ -26,16 +27,18 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** The driver adapter the client uses; the schema engine runs migrations through it too. */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  /** The embedded engine, when this is PGlite. */
+  readonly pglite?: PGlite;
   /** Runs `fn` holding a database-wide lock (an advisory lock on PostgreSQL). */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  return target.kind === 'pglite' ? openPGlite(target.dataDir) : openPostgres(target.url, target.poolSize);
+  return target.kind === 'pglite' ? openPGlite(target.dataDir, target.template) : openPostgres(target.url, target.poolSize);
 }
 
-async function openPGlite(dataDir: string | null): Promise<Database> {
+async function openPGlite(dataDir: string | null, template?: Blob): Promise<Database> {
   let unlock = async () => {};
   if (dataDir) {
     await mkdir(dataDir, { recursive: true });
@@ -43,7 +46,7 @@ async function openPGlite(dataDir: string | null): Promise<Database> {
   }
   let pglite: PGlite;
   try {
-    pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+    pglite = dataDir ? new PGlite(dataDir) : new PGlite(template ? { loadDataDir: template } : {});
     await pglite.waitReady;
   } catch (error) {
     await unlock();
@@ -56,6 +59,7 @@ async function openPGlite(dataDir: string | null): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    pglite,
     adapterFactory,
     withLock<T>(_key: number, fn: () => Promise<T>) {
       const run = tail.then(fn, fn);

@@ -4,9 +4,9 @@ import { migrateDatabase } from '../../src/db/migrate';
 import { readMigrations } from '../../src/db/schema-engine';
 import { backends, createTestDatabase } from '../helpers';
 
-describe.each(backends)('migrations on %s', (backend) => {
+describe.each(backends)('migrations on %s', { timeout: 120_000 }, (backend) => {
   it('apply from empty, then find nothing pending', async () => {
-    const testDb = await createTestDatabase(backend);
+    const testDb = await createTestDatabase(backend, { empty: true });
     const db = await openDatabase(testDb.target);
     try {
       const all = (await readMigrations()).migrationDirectories.map((dir) => dir.path);
