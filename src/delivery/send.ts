@@ -141,8 +141,9 @@ export class Sender {
     }
   }
 
+  /** Drops every connection; called once the pool has drained (or given up on) its sends. */
   async close(): Promise<void> {
-    await Promise.all([this.verifying.close(), this.insecure.close()]);
+    await Promise.all([this.verifying.destroy(), this.insecure.destroy()]);
   }
 }
 
