@@ -5,6 +5,8 @@ import type { Config } from './config';
 import { databaseTarget, openDatabase, type Database, type DatabaseTarget } from './db/database';
 import { migrateDatabase } from './db/migrate';
 import { createServices, type Services } from './domain/services';
+import { DeliveryEngine } from './delivery/engine';
+import { SsrfGuard } from './delivery/ssrf';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -15,9 +17,10 @@ export interface App {
   readonly services: Services;
   readonly server: Server;
   readonly logger: Logger;
-  /** Starts listening; resolves to the base URL (`http://127.0.0.1:4000`). */
+  readonly deliveries: DeliveryEngine;
+  /** Starts the delivery workers and listening; resolves to the base URL (`http://127.0.0.1:4000`). */
   listen(): Promise<string>;
-  /** Stops accepting requests, finishes in-flight ones, closes the database. */
+  /** Stops accepting requests, finishes in-flight ones, drains the delivery workers, closes the database. */
   close(): Promise<void>;
 }
 
@@ -31,7 +34,20 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
   try {
     const applied = await migrateDatabase(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
-    const services = createServices(db.prisma);
+    const guard = new SsrfGuard({ allowLocalRequests: config.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: config.HOOKGATE_OUTBOUND_ALLOWLIST });
+    let engine: DeliveryEngine | undefined;
+    const services = createServices(db.prisma, {
+      urlPolicy: guard,
+      deliveries: (hooks) => (engine = new DeliveryEngine({
+        prisma: db.prisma,
+        hooks,
+        settings: config,
+        logger,
+        listenUrl: db.kind === 'postgres' ? config.DATABASE_URL ?? null : null,
+        exclusiveDatabase: db.kind === 'pglite',
+      })),
+    });
+    const deliveries = engine!;
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
     const handlers: NodeHandler[] = [];
@@ -46,22 +62,25 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     let closing: Promise<void> | undefined;
     return {
-      config, db, services, server, logger,
-      listen: () =>
-        new Promise<string>((resolve, reject) => {
+      config, db, services, server, logger, deliveries,
+      listen: async () => {
+        await deliveries.start();
+        return new Promise<string>((resolve, reject) => {
           server.once('error', reject);
           server.listen(config.PORT, config.HOST, () => {
             server.off('error', reject);
             const { address, port } = server.address() as AddressInfo;
             resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`);
           });
-        }),
+        });
+      },
       close: () => {
         closing ??= (async () => {
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeIdleConnections();
           });
+          await deliveries.stop();
           await db.close();
         })();
         return closing;

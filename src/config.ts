@@ -57,6 +57,14 @@ const envSchema = z.object({
   HOOKGATE_DELIVERY_TIMEOUT: duration.default(10_000),
   HOOKGATE_RETRY_SCHEDULE: durationList.default([5_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000]),
   HOOKGATE_LOG_RETENTION: duration.default(7 * 86_400_000),
+  /** Sends in flight at once in this process; 0 runs no delivery workers here (publish-only). */
+  HOOKGATE_DELIVERY_CONCURRENCY: z.coerce.number({ error: 'expected a whole number from 0 to 1000' }).int().min(0).max(1000).default(64),
+  /** Sends in flight at once to one destination (host and port), so a dead receiver holds only these. */
+  HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST: z.coerce.number({ error: 'expected a whole number from 1 to 1000' }).int().min(1).max(1000).default(16),
+  /** How long a claimed delivery belongs to its worker; a dead worker's deliveries are due again after it. */
+  HOOKGATE_DELIVERY_LEASE: duration.optional(),
+  /** On shutdown, how long in-flight sends may take before their leases are released. */
+  HOOKGATE_SHUTDOWN_GRACE: duration.default(10_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'expected a redis:// URL').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'expected one of fatal, error, warn, info, debug, trace, silent',

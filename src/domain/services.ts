@@ -1,16 +1,35 @@
 // The domain's front door: every transport (GraphQL, REST) and the delivery engine call these.
 import type { PrismaClient } from '../generated/prisma/client';
+import type { DeliveryOperations } from './delivery-operations';
 import { HookService, allowAllUrls, type UrlPolicy } from './hooks';
 import { UserService } from './users';
 
 export interface Services {
   readonly users: UserService;
   readonly hooks: HookService;
+  readonly deliveries: DeliveryOperations;
 }
 
-export function createServices(prisma: PrismaClient, options: { urlPolicy?: UrlPolicy } = {}): Services {
+export interface ServiceOptions {
+  urlPolicy?: UrlPolicy;
+  /** Builds the delivery engine (src/delivery); it needs the hook service for access checks. */
+  deliveries?: (hooks: HookService) => DeliveryOperations;
+}
+
+export function createServices(prisma: PrismaClient, options: ServiceOptions = {}): Services {
+  const hooks = new HookService(prisma, options.urlPolicy ?? allowAllUrls);
   return {
     users: new UserService(prisma),
-    hooks: new HookService(prisma, options.urlPolicy ?? allowAllUrls),
+    hooks,
+    deliveries: options.deliveries?.(hooks) ?? deliveriesNotConfigured,
   };
 }
+
+/** For services built without an engine (unit tests of hooks and users): every call says so. */
+const deliveriesNotConfigured: DeliveryOperations = new Proxy({} as DeliveryOperations, {
+  get(_target, property) {
+    return () => {
+      throw new Error(`services.deliveries.${String(property)}: no delivery engine was configured (createServices(prisma, { deliveries }))`);
+    };
+  },
+});

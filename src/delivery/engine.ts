@@ -1,0 +1,195 @@
+// The delivery engine: implements the domain's DeliveryOperations contract and owns the worker
+// pool, the sender and the cross-process notifications of one Hookgate process.
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import type { HookKind } from '../generated/prisma/enums';
+import type { Config } from '../config';
+import { canAccessHook, requireAdmin, type Actor } from '../domain/actor';
+import type {
+  DeliveryOperations, DeliveryUpdate, DeliveryWithAttempts, PublishEventInput, PublishResult,
+} from '../domain/delivery-operations';
+import { NotFoundError, ValidationError } from '../domain/errors';
+import { SUBJECT_EVENTS } from '../domain/hook-rules';
+import type { HookService } from '../domain/hooks';
+import type { Logger } from '../logger';
+import { DeliveryEvents } from './events';
+import { Outbox, validateEvent } from './outbox';
+import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from './samples';
+import { Sender } from './send';
+import { SsrfGuard } from './ssrf';
+import { DeliveryStore, type AttemptMode } from './store';
+import { WorkerPool } from './worker';
+
+export type DeliverySettings = Pick<Config,
+  | 'HOOKGATE_ALLOW_LOCAL_REQUESTS' | 'HOOKGATE_OUTBOUND_ALLOWLIST' | 'HOOKGATE_DELIVERY_TIMEOUT' | 'HOOKGATE_RETRY_SCHEDULE'
+  | 'HOOKGATE_LOG_RETENTION' | 'HOOKGATE_DELIVERY_CONCURRENCY' | 'HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST'
+  | 'HOOKGATE_DELIVERY_LEASE' | 'HOOKGATE_SHUTDOWN_GRACE'>;
+
+export interface DeliveryEngineOptions {
+  prisma: PrismaClient;
+  hooks: HookService;
+  settings: DeliverySettings;
+  logger: Logger;
+  /** PostgreSQL URL for LISTEN/NOTIFY; null (PGlite) keeps notifications in this process. */
+  listenUrl: string | null;
+  /** PGlite: this process owns the database, so leases found at start-up are orphans. */
+  exclusiveDatabase: boolean;
+  now?: () => Date;
+}
+
+/** Owner recorded for attempts made by hand (test, redeliver); they hold no lease. */
+const MANUAL = 'manual';
+
+/** The lease must outlast a send (its timeout) and the recording of its result. */
+export function leaseDuration(settings: Pick<DeliverySettings, 'HOOKGATE_DELIVERY_TIMEOUT' | 'HOOKGATE_DELIVERY_LEASE'>): number {
+  const minimum = settings.HOOKGATE_DELIVERY_TIMEOUT + 1_000;
+  return Math.max(minimum, settings.HOOKGATE_DELIVERY_LEASE ?? settings.HOOKGATE_DELIVERY_TIMEOUT + 60_000);
+}
+
+export class DeliveryEngine implements DeliveryOperations {
+  readonly guard: SsrfGuard;
+  readonly events: DeliveryEvents;
+  readonly store: DeliveryStore;
+  readonly sender: Sender;
+  readonly pool: WorkerPool;
+  private readonly outbox: Outbox;
+  private readonly now: () => Date;
+  private started = false;
+
+  constructor(private readonly options: DeliveryEngineOptions) {
+    const { settings, logger } = options;
+    this.now = options.now ?? (() => new Date());
+    this.guard = new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
+    this.events = new DeliveryEvents(options.listenUrl, logger);
+    this.store = new DeliveryStore(options.prisma, this.events, settings.HOOKGATE_RETRY_SCHEDULE, logger);
+    this.sender = new Sender({
+      guard: this.guard,
+      timeoutMs: settings.HOOKGATE_DELIVERY_TIMEOUT,
+      connectionsPerOrigin: settings.HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST,
+      now: this.now,
+    });
+    this.outbox = new Outbox(options.prisma, this.events);
+    this.pool = new WorkerPool({
+      store: this.store,
+      sender: this.sender,
+      events: this.events,
+      logger,
+      concurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY,
+      perHostConcurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST,
+      leaseMs: leaseDuration(settings),
+      logRetentionMs: settings.HOOKGATE_LOG_RETENTION,
+      now: this.now,
+    });
+  }
+
+  /** Listens for notifications and starts the worker pool. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.events.start();
+    if (this.options.exclusiveDatabase && this.options.settings.HOOKGATE_DELIVERY_CONCURRENCY > 0) {
+      const released = await this.store.releaseOrphans(this.now());
+      if (released > 0) this.options.logger.info({ released }, 'took over deliveries left by a previous process');
+    }
+    this.pool.start();
+  }
+
+  /** Graceful: see WorkerPool.stop. Safe to call when never started. */
+  async stop(): Promise<void> {
+    await this.pool.stop(this.options.settings.HOOKGATE_SHUTDOWN_GRACE);
+    await this.sender.close();
+    await this.events.close();
+  }
+
+  async publish(actor: Actor, input: PublishEventInput): Promise<PublishResult> {
+    requireAdmin(actor, 'Only administrators can publish events');
+    const result = await this.outbox.publish(validateEvent(input), this.now());
+    if (result.deliveries.length > 0) this.pool.wake();
+    return result;
+  }
+
+  async testHook(actor: Actor, hookId: number, options: { event?: string; kind?: HookKind } = {}): Promise<DeliveryWithAttempts> {
+    const hook = await this.options.hooks.get(actor, hookId, options.kind);
+    let name = SYSTEM_HOOK_SAMPLE_EVENT;
+    let payload: Record<string, unknown> = SYSTEM_HOOK_SAMPLE;
+    if (hook.kind === 'SUBJECT' && hook.subjectType && hook.subject !== null) {
+      const allowed = SUBJECT_EVENTS[hook.subjectType];
+      name = options.event ?? hook.events[0] ?? allowed[0]!;
+      if (!allowed.includes(name)) {
+        throw ValidationError.of('event', `${JSON.stringify(name)} not supported for ${hook.subjectType.toLowerCase()}; allowed: ${allowed.join(', ')}`);
+      }
+      payload = subjectSample(name, hook.subjectType, hook.subject);
+    }
+    const delivery = await this.options.prisma.$transaction(async (tx) => {
+      const event = await tx.event.create({
+        data: { name, subjectType: hook.subjectType, subject: hook.subject, payload: payload as Prisma.InputJsonObject },
+      });
+      // Not due (nextAttemptAt null): it is sent right here, once, and never by a worker.
+      return tx.delivery.create({ data: { eventId: event.id, hookId: hook.id, nextAttemptAt: null } });
+    });
+    return this.attemptNow(delivery.id, 'test');
+  }
+
+  async redeliver(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts> {
+    await this.getDelivery(actor, deliveryId);
+    return this.attemptNow(deliveryId, 'redeliver');
+  }
+
+  async getDelivery(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts> {
+    const found = Number.isSafeInteger(deliveryId) && deliveryId > 0 && deliveryId <= 2_147_483_647
+      ? await this.options.prisma.delivery.findUnique({
+        where: { id: deliveryId },
+        include: {
+          attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
+          hook: { select: { kind: true, namespace: true, createdById: true } },
+        },
+      })
+      : null;
+    if (!found || !canAccessHook(actor, found.hook)) throw new NotFoundError('Delivery');
+    const { hook: _hook, ...delivery } = found;
+    return delivery;
+  }
+
+  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<DeliveryUpdate> {
+    // Listening starts now, so nothing between this call and the first `next()` is missed.
+    const source = this.events.updates(signal);
+    const hooks = this.options.hooks;
+    const prisma = this.options.prisma;
+    return {
+      async *[Symbol.asyncIterator]() {
+        if (hookId !== null) await hooks.get(actor, hookId);
+        const visible = new Map<number, boolean>();
+        for await (const update of source) {
+          if (hookId !== null) {
+            if (update.hookId === hookId) yield update;
+            continue;
+          }
+          if (actor.isAdmin) {
+            yield update;
+            continue;
+          }
+          let allowed = visible.get(update.hookId);
+          if (allowed === undefined) {
+            const hook = await prisma.hook.findUnique({ where: { id: update.hookId }, select: { kind: true, namespace: true, createdById: true } });
+            allowed = hook !== null && canAccessHook(actor, hook);
+            if (visible.size > 10_000) visible.clear();
+            visible.set(update.hookId, allowed);
+          }
+          if (allowed) yield update;
+        }
+      },
+    };
+  }
+
+  /** Sends one attempt of a delivery right away and records it. */
+  private async attemptNow(deliveryId: number, mode: AttemptMode): Promise<DeliveryWithAttempts> {
+    const [claimed] = await this.store.load([deliveryId]);
+    if (!claimed) throw new NotFoundError('Delivery');
+    const result = await this.sender.send(claimed.job);
+    await this.store.record(MANUAL, [{ job: claimed.job, result, attemptCount: claimed.attemptCount, mode }], this.now());
+    const delivery = await this.options.prisma.delivery.findUniqueOrThrow({
+      where: { id: deliveryId },
+      include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] } },
+    });
+    return delivery;
+  }
+}

@@ -1,0 +1,283 @@
+// The deliveries table as a work queue: claim due rows under a lease, record attempts, release.
+//
+// Claiming: `FOR UPDATE SKIP LOCKED` picks due rows no other worker is claiming at that instant,
+// and the same statement moves `next_attempt_at` to the lease expiry. A worker that dies simply
+// never records its attempt, so the row becomes due again when the lease runs out and any process
+// claims it: deliveries are at-least-once, never lost. `lease_owner` guards the write-back: a
+// worker whose lease was taken over records its attempt but no longer moves the delivery.
+import type { PrismaClient } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
+import type { AlertStatus, DeliveryStatus } from '../generated/prisma/enums';
+import type { DeliveryUpdate } from '../domain/delivery-operations';
+import type { Logger } from '../logger';
+import { retryDelay } from './backoff';
+import type { DeliveryEvents } from './events';
+import type { AttemptResult, DeliveryJob } from './send';
+
+export interface ClaimedDelivery {
+  job: DeliveryJob;
+  /** Attempts made before this one. */
+  attemptCount: number;
+  hook: { isActive: boolean; alertStatus: AlertStatus; disabledUntil: Date | null };
+}
+
+/**
+ * `scheduled`: a worker's attempt (holds the lease, follows the retry schedule, counts towards
+ * auto-disable). `test` and `redeliver`: made by hand, outside the schedule; their failures do not
+ * count towards auto-disable, their successes do reset it.
+ */
+export type AttemptMode = 'scheduled' | 'test' | 'redeliver';
+
+export interface AttemptToRecord {
+  job: DeliveryJob;
+  result: AttemptResult;
+  attemptCount: number;
+  mode: AttemptMode;
+}
+
+export interface RecordedAttempt {
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+}
+
+/** Auto-disable thresholds (GitLab's): temporarily from the 4th failure, for good at the 40th. */
+export const TEMPORARY_DISABLE_FROM = 4;
+export const PERMANENT_DISABLE_AT = 40;
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+/**
+ * Where a subject hook stands after `failures` consecutive failed attempts. We count every failed
+ * scheduled attempt (as GitLab counts every failed execution), not only deliveries that ran out of
+ * retries: a receiver that is down for a while is backed off quickly instead of being hammered by
+ * the retries of every pending delivery.
+ */
+export function alertStateAfter(failures: number, now: Date): { alertStatus: AlertStatus; disabledUntil: Date | null } {
+  if (failures >= PERMANENT_DISABLE_AT) return { alertStatus: 'DISABLED', disabledUntil: null };
+  if (failures >= TEMPORARY_DISABLE_FROM) {
+    const backoff = Math.min(DAY, MINUTE * 2 ** (failures - TEMPORARY_DISABLE_FROM));
+    return { alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: new Date(now.getTime() + backoff) };
+  }
+  return { alertStatus: 'EXECUTABLE', disabledUntil: null };
+}
+
+export class DeliveryStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly events: DeliveryEvents,
+    private readonly retrySchedule: readonly number[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** Claims up to `limit` due deliveries, skipping the hooks in `excludedHookIds`. */
+  async claim(owner: string, limit: number, excludedHookIds: readonly number[], now: Date, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const leaseUntil = new Date(now.getTime() + leaseMs);
+    const exclude = excludedHookIds.length > 0 ? Prisma.sql`AND hook_id NOT IN (${Prisma.join(excludedHookIds)})` : Prisma.empty;
+    const claimed = await this.prisma.$queryRaw<{ id: number }[]>`
+      WITH due AS (
+        SELECT id FROM deliveries
+        WHERE next_attempt_at <= ${now} ${exclude}
+        ORDER BY next_attempt_at
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE deliveries AS d
+      SET lease_owner = ${owner}, lease_expires_at = ${leaseUntil}, next_attempt_at = ${leaseUntil}, updated_at = ${now}
+      FROM due WHERE d.id = due.id
+      RETURNING d.id`;
+    if (claimed.length === 0) return [];
+    return this.load(claimed.map((row) => row.id));
+  }
+
+  /** Everything needed to send these deliveries. */
+  async load(ids: readonly number[]): Promise<ClaimedDelivery[]> {
+    const rows = await this.prisma.delivery.findMany({
+      where: { id: { in: [...ids] } },
+      include: { hook: { include: { urlVariables: { select: { key: true, value: true } } } }, event: { select: { name: true, payload: true } } },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map((row) => ({
+      attemptCount: row.attemptCount,
+      hook: { isActive: row.hook.isActive, alertStatus: row.hook.alertStatus, disabledUntil: row.hook.disabledUntil },
+      job: {
+        deliveryId: row.id,
+        uuid: row.uuid,
+        hookId: row.hookId,
+        hookKind: row.hook.kind,
+        url: row.hook.url,
+        urlVariables: row.hook.urlVariables,
+        secret: row.hook.secret,
+        verifyTls: row.hook.enableSslVerification,
+        eventName: row.event.name,
+        // The column is `json`: the text as published, parsed with its key order, so this is it again.
+        body: JSON.stringify(row.event.payload),
+      },
+    }));
+  }
+
+  /** Gives claimed deliveries back, due at `until` (now by default), for any process to take. */
+  async release(owner: string, ids: readonly number[], until: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.prisma.$executeRaw`
+      UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ${until}
+      WHERE id IN (${Prisma.join(ids)}) AND lease_owner = ${owner} AND next_attempt_at IS NOT NULL`;
+  }
+
+  /** Releases every delivery `owner` still holds (graceful shutdown). */
+  async releaseAll(owner: string, now: Date): Promise<number> {
+    return this.prisma.$executeRaw`
+      UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ${now}
+      WHERE lease_owner = ${owner} AND next_attempt_at IS NOT NULL`;
+  }
+
+  /**
+   * PGlite only: one process owns the data directory, so every lease found at start-up belongs to
+   * a process that died. Those deliveries are due at once instead of when their leases run out.
+   */
+  async releaseOrphans(now: Date): Promise<number> {
+    return this.prisma.$executeRaw`
+      UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ${now}
+      WHERE lease_owner IS NOT NULL AND next_attempt_at IS NOT NULL`;
+  }
+
+  /** Deliveries whose hook was deactivated or disabled before they were sent are given up. */
+  async abandon(owner: string, ids: readonly number[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    const rows = await this.prisma.$queryRaw<{ id: number; hook_id: number }[]>`
+      UPDATE deliveries SET status = 'FAILED', next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
+      WHERE id IN (${Prisma.join(ids)}) AND lease_owner = ${owner}
+      RETURNING id, hook_id`;
+    const updates = rows.map((row) => ({ deliveryId: row.id, hookId: row.hook_id }));
+    await this.notify(updates);
+    this.events.emitLocal(updates, false);
+  }
+
+  /** Deletes attempts older than `cutoff` (HOOKGATE_LOG_RETENTION). */
+  async prune(cutoff: Date): Promise<number> {
+    return this.prisma.$executeRaw`DELETE FROM delivery_attempts WHERE started_at < ${cutoff}`;
+  }
+
+  /**
+   * Records attempts and moves their deliveries on, in one transaction (one per batch: workers
+   * hand in their results together, which is what makes a thousand deliveries a second cheap).
+   */
+  async record(owner: string, attempts: readonly AttemptToRecord[], now: Date): Promise<RecordedAttempt[]> {
+    if (attempts.length === 0) return [];
+    const outcomes = attempts.map((attempt) => this.outcome(attempt, now));
+    const updates = attempts.map((attempt) => ({ deliveryId: attempt.job.deliveryId, hookId: attempt.job.hookId }));
+    const alerts = await this.prisma.$transaction(async (tx) => {
+      await tx.deliveryAttempt.createMany({
+        data: attempts.map(({ job, result }) => ({
+          deliveryId: job.deliveryId,
+          startedAt: result.startedAt,
+          durationMs: result.durationMs,
+          requestUrl: result.requestUrl,
+          requestHeaders: result.requestHeaders,
+          responseStatus: result.responseStatus,
+          responseHeaders: result.responseHeaders ?? Prisma.DbNull,
+          responseBody: result.responseBody,
+          error: result.error,
+        })),
+      });
+      const scheduled = attempts.flatMap((attempt, index) => (attempt.mode === 'scheduled' ? [index] : []));
+      if (scheduled.length > 0) {
+        const values = scheduled.map((index) => {
+          const outcome = outcomes[index]!;
+          return Prisma.sql`(${attempts[index]!.job.deliveryId}::int, ${outcome.status}::text, ${outcome.nextAttemptAt}::timestamptz)`;
+        });
+        await tx.$executeRaw`
+          UPDATE deliveries AS d
+          SET status = v.status::delivery_status, attempt_count = d.attempt_count + 1, next_attempt_at = v.next,
+              lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
+          FROM (VALUES ${Prisma.join(values)}) AS v(id, status, next)
+          WHERE d.id = v.id AND d.lease_owner = ${owner}`;
+      }
+      for (const [index, attempt] of attempts.entries()) {
+        if (attempt.mode === 'scheduled') continue;
+        const outcome = outcomes[index]!;
+        // A manual attempt never reschedules. Success finishes the delivery; a failed test is
+        // FAILED (tests are sent once); a failed redelivery fails a finished delivery and leaves
+        // a pending one to its schedule.
+        const id = attempt.job.deliveryId;
+        if (outcome.status === 'SUCCEEDED' || attempt.mode === 'test') {
+          await tx.$executeRaw`
+            UPDATE deliveries SET status = ${outcome.status}::delivery_status, attempt_count = attempt_count + 1,
+              next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
+            WHERE id = ${id}`;
+        } else {
+          await tx.$executeRaw`
+            UPDATE deliveries SET attempt_count = attempt_count + 1, updated_at = ${now},
+              status = CASE WHEN next_attempt_at IS NULL THEN 'FAILED'::delivery_status ELSE status END
+            WHERE id = ${id}`;
+        }
+      }
+      const changes = await this.updateHookHealth(tx, attempts, now);
+      for (const statement of this.events.notifyStatements(updates, false)) {
+        await tx.$executeRaw`SELECT pg_notify(${statement.channel}, ${statement.payload})`;
+      }
+      return changes;
+    });
+    for (const alert of alerts) {
+      this.logger.warn({ hookId: alert.hookId, alertStatus: alert.alertStatus, disabledUntil: alert.disabledUntil, failures: alert.failures },
+        alert.alertStatus === 'DISABLED'
+          ? `hook ${alert.hookId} disabled after ${alert.failures} consecutive failed deliveries`
+          : `hook ${alert.hookId} temporarily disabled after ${alert.failures} consecutive failed deliveries`);
+    }
+    this.events.emitLocal(updates, false);
+    return outcomes;
+  }
+
+  private outcome(attempt: AttemptToRecord, now: Date): RecordedAttempt {
+    const { verdict } = attempt.result;
+    if (verdict === 'success') return { status: 'SUCCEEDED', nextAttemptAt: null };
+    if (attempt.mode === 'test') return { status: 'FAILED', nextAttemptAt: null };
+    if (attempt.mode === 'redeliver') return { status: 'FAILED', nextAttemptAt: null };
+    const delay = verdict === 'retry' ? retryDelay(attempt.attemptCount + 1, this.retrySchedule) : null;
+    return delay === null ? { status: 'FAILED', nextAttemptAt: null } : { status: 'RETRYING', nextAttemptAt: new Date(now.getTime() + delay) };
+  }
+
+  /**
+   * Auto-disable bookkeeping for subject hooks (system hooks are exempt, as in GitLab). Returns the
+   * hooks whose alert status changed for the worse, to be logged.
+   */
+  private async updateHookHealth(tx: Prisma.TransactionClient, attempts: readonly AttemptToRecord[], now: Date) {
+    // Per hook, in order: a success wipes the count, a scheduled failure adds one.
+    const perHook = new Map<number, { reset: boolean; failures: number }>();
+    for (const { job, result, mode } of attempts) {
+      if (job.hookKind !== 'SUBJECT') continue;
+      const entry = perHook.get(job.hookId) ?? { reset: false, failures: 0 };
+      if (result.verdict === 'success') perHook.set(job.hookId, { reset: true, failures: 0 });
+      else if (mode === 'scheduled') perHook.set(job.hookId, { ...entry, failures: entry.failures + 1 });
+      else perHook.set(job.hookId, entry);
+    }
+    const resets = [...perHook].filter(([, e]) => e.reset && e.failures === 0).map(([id]) => id);
+    if (resets.length > 0) {
+      await tx.hook.updateMany({
+        where: { id: { in: resets }, OR: [{ recentFailures: { not: 0 } }, { alertStatus: { not: 'EXECUTABLE' } }] },
+        data: { recentFailures: 0, alertStatus: 'EXECUTABLE', disabledUntil: null },
+      });
+    }
+    const changes: { hookId: number; alertStatus: AlertStatus; disabledUntil: Date | null; failures: number }[] = [];
+    for (const [hookId, entry] of perHook) {
+      if (entry.failures === 0) continue;
+      // Row lock: two processes failing the same hook at once must both count.
+      const [hook] = await tx.$queryRaw<{ recent_failures: number; alert_status: AlertStatus }[]>`
+        SELECT recent_failures, alert_status FROM hooks WHERE id = ${hookId} FOR UPDATE`;
+      if (!hook) continue;
+      const failures = (entry.reset ? 0 : hook.recent_failures) + entry.failures;
+      // A hook someone disabled for good stays so; only re-enabling it resets the count.
+      const state = hook.alert_status === 'DISABLED' ? { alertStatus: 'DISABLED' as const, disabledUntil: null } : alertStateAfter(failures, now);
+      await tx.hook.update({ where: { id: hookId }, data: { recentFailures: failures, ...state } });
+      if (state.alertStatus !== 'EXECUTABLE' && (state.alertStatus !== hook.alert_status || state.alertStatus === 'TEMPORARILY_DISABLED')) {
+        changes.push({ hookId, ...state, failures });
+      }
+    }
+    return changes;
+  }
+
+  private async notify(updates: readonly DeliveryUpdate[]): Promise<void> {
+    for (const statement of this.events.notifyStatements(updates, false)) {
+      await this.prisma.$executeRaw`SELECT pg_notify(${statement.channel}, ${statement.payload})`;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// The SSRF guard: unit checks of every spelling, then a real Hookgate with the guard on, where a
+// forbidden target is refused when saved and again when sent, and never reaches the receiver.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCALHOST_REFUSED, LOCAL_NETWORK_REFUSED, SsrfGuard, classifyAddress } from '../../src/delivery/ssrf';
+import { ValidationError } from '../../src/domain/errors';
+import { backends, startTestApp, type TestApp } from '../helpers';
+import { eventually, startReceiver, type Receiver } from './receiver';
+
+const strict = new SsrfGuard({ allowLocalRequests: false, allowlist: [] });
+const relaxed = new SsrfGuard({ allowLocalRequests: true, allowlist: [] });
+
+describe('SSRF guard', () => {
+  it('classifies addresses with ipaddr.js ranges', () => {
+    expect(classifyAddress('127.0.0.1')).toBe('loopback');
+    expect(classifyAddress('::1')).toBe('loopback');
+    expect(classifyAddress('0.0.0.0')).toBe('loopback');
+    expect(classifyAddress('::')).toBe('loopback');
+    expect(classifyAddress('::ffff:127.0.0.1')).toBe('loopback');
+    for (const address of ['10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.1.1', '100.64.0.1', '224.0.0.1', 'fc00::1', 'fd12::1', 'fe80::1', '::ffff:8.8.8.8', 'ff02::1']) {
+      expect(classifyAddress(address), address).toBe('local');
+    }
+    expect(classifyAddress('169.254.169.254')).toBe('metadata');
+    expect(classifyAddress('fd00:ec2::254')).toBe('metadata');
+    expect(classifyAddress('::ffff:169.254.169.254')).toBe('metadata');
+    expect(classifyAddress('8.8.8.8')).toBe('public');
+    expect(classifyAddress('2606:4700::1111')).toBe('public');
+  });
+
+  it('refuses loopback in every spelling, and local networks, when local requests are not allowed', async () => {
+    for (const url of ['http://127.0.0.1/', 'http://2130706433/', 'http://0x7f.1/', 'http://0177.0.0.1/', 'http://0x7f000001/', 'http://127.1/',
+      'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/', 'http://[::]/', 'http://localhost/', 'http://LOCALHOST./', 'http://a.localhost/']) {
+      expect(await strict.check(url), url).toBe(LOCALHOST_REFUSED);
+      expect(strict.preflight(url) ?? (await strict.check(url)), url).toBe(LOCALHOST_REFUSED);
+    }
+    for (const url of ['http://10.0.0.1/', 'http://192.168.0.1:8080/x', 'http://172.31.255.255/', 'http://169.254.0.1/', 'http://100.100.0.1/',
+      'http://[fd00::1]/', 'http://[fe80::1]/', 'http://224.0.0.1/', 'http://[::ffff:10.0.0.1]/', 'http://012.0.0.1/', 'http://0xa000001/']) {
+      expect(await strict.check(url), url).toBe(LOCAL_NETWORK_REFUSED);
+    }
+    expect(await strict.check('https://8.8.8.8/hook')).toBeNull();
+    // A name that does not resolve cannot be judged now; every send checks it again.
+    expect(await strict.check('https://does-not-exist.invalid/hook')).toBeNull();
+  });
+
+  it('always refuses cloud metadata endpoints, even with local requests allowed', async () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fd00:ec2::254]/', 'http://metadata.google.internal/', 'http://METADATA.google.internal./x',
+      'http://[::ffff:169.254.169.254]/', 'http://2852039166/']) {
+      expect(await relaxed.check(url), url).toBe(LOCAL_NETWORK_REFUSED);
+      expect(relaxed.preflight(url), url).toBe(LOCAL_NETWORK_REFUSED);
+    }
+    expect(await relaxed.check('http://127.0.0.1:8080/')).toBeNull();
+    expect(await relaxed.check('http://10.0.0.1/')).toBeNull();
+  });
+
+  it('lets allow-listed hosts and ranges through', async () => {
+    const guard = new SsrfGuard({ allowLocalRequests: false, allowlist: ['10.0.0.0/8', 'localhost', '192.168.1.5'] });
+    expect(await guard.check('http://10.20.30.40/')).toBeNull();
+    expect(await guard.check('http://localhost:3000/')).toBeNull();
+    expect(await guard.check('http://192.168.1.5/')).toBeNull();
+    expect(await guard.check('http://192.168.1.6/')).toBe(LOCAL_NETWORK_REFUSED);
+    expect(await guard.check('http://127.0.0.1/')).toBe(LOCALHOST_REFUSED);
+    const metadata = new SsrfGuard({ allowLocalRequests: false, allowlist: ['169.254.0.0/16'] });
+    expect(await metadata.check('http://169.254.169.254/')).toBe(LOCAL_NETWORK_REFUSED);
+  });
+
+  it('refuses other schemes at send time', () => {
+    expect(strict.preflight('ftp://8.8.8.8/')).toMatch(/schemes/);
+    expect(strict.preflight('file:///etc/passwd')).toMatch(/schemes/);
+  });
+});
+
+describe.each(backends)('SSRF guard in a running Hookgate (%s)', (backend) => {
+  let t: TestApp;
+  let r: Receiver;
+  beforeAll(async () => {
+    t = await startTestApp(backend, { HOOKGATE_ALLOW_LOCAL_REQUESTS: 'false' });
+    r = await startReceiver();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await r?.close();
+  });
+
+  it('refuses forbidden URLs when a hook is saved, with the GitLab messages', async () => {
+    const create = (url: string) => t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url });
+    await expect(create(`http://localhost:${r.port}/`)).rejects.toMatchObject({ field: 'url', issues: [{ field: 'url', message: LOCALHOST_REFUSED }] });
+    await expect(create(`http://2130706433:${r.port}/`)).rejects.toMatchObject({ issues: [{ message: LOCALHOST_REFUSED }] });
+    await expect(create('http://192.168.0.10/')).rejects.toMatchObject({ issues: [{ message: LOCAL_NETWORK_REFUSED }] });
+    await expect(create('http://169.254.169.254/')).rejects.toThrow(ValidationError);
+    const hook = await create('https://8.8.8.8/hook');
+    await expect(t.app.services.hooks.update(t.admin, hook.id, { url: `http://0x7f.1:${r.port}/` })).rejects.toMatchObject({ issues: [{ message: LOCALHOST_REFUSED }] });
+    await t.app.services.hooks.delete(t.admin, hook.id);
+  });
+
+  it('refuses them again at send time: a stored forbidden hook never reaches the receiver', async () => {
+    const spellings = [`http://127.0.0.1:${r.port}/a`, `http://2130706433:${r.port}/b`, `http://0x7f.1:${r.port}/c`, `http://0177.0.0.1:${r.port}/d`,
+      `http://localhost:${r.port}/e`, `http://[::ffff:127.0.0.1]:${r.port}/f`, `http://{host}:${r.port}/g`];
+    // Written straight to the table, as if saved before the guard existed.
+    const hooks: { id: number }[] = [];
+    for (const url of spellings) hooks.push(await t.app.db.prisma.hook.create({ data: { kind: 'SYSTEM', url, events: [] } }));
+    await t.app.db.prisma.urlVariable.create({ data: { hookId: hooks.at(-1)!.id, key: 'host', value: '127.0.0.1' } });
+    const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'project_create', payload: {} });
+    expect(deliveries).toHaveLength(spellings.length);
+    for (const delivery of deliveries) {
+      const done = await eventually(async () => {
+        const d = await t.app.services.deliveries.getDelivery(t.admin, delivery.id);
+        return d.status === 'FAILED' ? d : null;
+      });
+      expect(done.attempts).toHaveLength(1); // refused destinations are not retried
+      expect(done.attempts[0]!.error).toBe(LOCALHOST_REFUSED);
+    }
+    expect(r.requests).toHaveLength(0);
+  });
+});
