@@ -8,6 +8,7 @@ import { createServices, type Services } from './domain/services';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
+import { restRoutes } from './rest';
 
 export interface App {
   readonly config: Config;
@@ -29,7 +30,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const services = createServices(db.prisma);
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
-    const handlers: NodeHandler[] = [];
+    const handlers: NodeHandler[] = [...restRoutes(services)];
     const server = createHttpServer({
       logger,
       metrics: createMetrics(),
