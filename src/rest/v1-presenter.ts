@@ -79,7 +79,7 @@ function parse<T>(schema: z.ZodType<T>, params: Params): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const param = String(issue.path[0] ?? 'body');
-  const missing = issue.code === 'invalid_type' && params[param] === undefined;
+  const missing = issue.path.length === 1 && params[param] === undefined;
   throw new ParameterError(param, missing ? 'missing' : 'invalid', issue.message);
 }
 
