@@ -10,6 +10,7 @@ import { SsrfGuard } from './delivery/ssrf';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
+import { restRoutes } from './rest';
 
 export interface App {
   readonly config: Config;
@@ -50,7 +51,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const deliveries = engine!;
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
-    const handlers: NodeHandler[] = [];
+    const handlers: NodeHandler[] = [...restRoutes(services)];
     const server = createHttpServer({
       logger,
       metrics: createMetrics(),

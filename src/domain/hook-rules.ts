@@ -32,6 +32,13 @@ export const LIMITS = {
 const URL_VARIABLE_KEY = /^[A-Za-z]+[0-9]*(?:[._-][A-Za-z0-9]+)*$/;
 const REPO_SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const JOB_SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+// PostgreSQL text cannot hold NUL; other C0 controls have no business in a URL.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** PostgreSQL cannot store a NUL character in text: such input is refused (or matches nothing). */
+export function hasNul(value: string): boolean {
+  return value.includes('\u0000');
+}
 
 /** Returns the error message for a hook URL, or null when it is a usable absolute http(s) URL. */
 export function checkHookUrl(url: string): string | null {
@@ -48,6 +55,7 @@ export function checkHookUrl(url: string): string | null {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'is blocked: Only allowed schemes are http, https';
   if (!parsed.hostname) return 'is blocked: Hostname is missing';
   if (/\s/.test(url)) return 'is blocked: URL must not contain whitespace';
+  if (CONTROL_CHARACTERS.test(url)) return 'is blocked: URL must not contain control characters';
   return null;
 }
 
@@ -93,7 +101,8 @@ export function normaliseSystemEvents(events: readonly string[]): { events: Syst
 
 export function checkBranchFilter(strategy: BranchFilterStrategy, filter: string | null): string | null {
   if (filter === null || filter === '') return null;
-  if (filter.length > LIMITS.branchFilterLength) return `is too long (maximum is ${LIMITS.branchFilterLength} characters)`;
+  const textIssue = checkText(filter, LIMITS.branchFilterLength);
+  if (textIssue) return textIssue;
   if (strategy === 'REGEX') {
     try {
       RE2JS.compile(filter);
@@ -137,10 +146,11 @@ export function checkUrlVariableKey(key: string): boolean {
 }
 
 export function checkUrlVariableValue(value: string): boolean {
-  return value.length >= 1 && value.length <= LIMITS.urlVariableValueLength;
+  return value.length >= 1 && value.length <= LIMITS.urlVariableValueLength && !hasNul(value);
 }
 
 export function checkText(value: string | null | undefined, max: number): string | null {
   if (value === null || value === undefined) return null;
-  return value.length > max ? `is too long (maximum is ${max} characters)` : null;
+  if (value.length > max) return `is too long (maximum is ${max} characters)`;
+  return hasNul(value) ? 'must not contain NUL characters' : null;
 }

@@ -6,7 +6,7 @@ import { canAccessHook, requireAdmin, type Actor } from './actor';
 import { ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from './errors';
 import {
   DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
-  checkUrlVariableValue, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, type SystemEvent,
+  checkUrlVariableValue, hasNul, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, type SystemEvent,
 } from './hook-rules';
 
 /** Decides whether a hook URL may be called (the SSRF guard); returns the reason when it may not. */
@@ -102,6 +102,8 @@ export class HookService {
 
   async list(actor: Actor, filter: HookFilter = {}, page?: Page): Promise<{ hooks: HookRecord[]; total: number }> {
     if (filter.kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
+    // No stored subject can contain NUL, and PostgreSQL would refuse the comparison.
+    if (filter.subject != null && hasNul(filter.subject)) return { hooks: [], total: 0 };
     const where: Prisma.HookWhereInput = {
       AND: [
         this.visibleWhere(actor),
@@ -132,7 +134,11 @@ export class HookService {
     // Setting a hook active again is how someone re-enables one that deliveries disabled.
     const reenable = patch.isActive === true ? { alertStatus: 'EXECUTABLE' as const, disabledUntil: null, recentFailures: 0 } : {};
     const { kind: _k, subjectType: _st, subject: _s, namespace: _n, createdById: _cb, ...changes } = state;
-    return this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+    try {
+      return await this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+    } catch (error) {
+      throw goneHook(error);
+    }
   }
 
   async delete(actor: Actor, id: number, kind?: HookKind): Promise<HookRecord> {
@@ -140,8 +146,7 @@ export class HookService {
     try {
       await this.prisma.hook.delete({ where: { id } });
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') throw new NotFoundError('Hook');
-      throw error;
+      throw goneHook(error);
     }
     return hook;
   }
@@ -151,8 +156,10 @@ export class HookService {
     if (!checkUrlVariableKey(key)) throw ValidationError.of('key', 'must start with letters, then digits, then groups of letters or digits joined by ".", "_" or "-" (at most 255 characters)');
     if (!checkUrlVariableValue(value)) throw ValidationError.of('value', `must be 1 to ${LIMITS.urlVariableValueLength} characters`);
     await this.prisma.$transaction(async (tx) => {
-      // Lock the hook row so two concurrent writers cannot both add the 20th variable.
-      await tx.$queryRaw`SELECT id FROM hooks WHERE id = ${hookId} FOR UPDATE`;
+      // Lock the hook row so two concurrent writers cannot both add the 20th variable; a hook
+      // deleted since the check above is simply not found.
+      const [locked] = await tx.$queryRaw<unknown[]>`SELECT id FROM hooks WHERE id = ${hookId} FOR UPDATE`;
+      if (!locked) throw new NotFoundError('Hook');
       const existing = await tx.urlVariable.findMany({ where: { hookId }, select: { key: true } });
       if (!existing.some((variable) => variable.key === key) && existing.length >= LIMITS.urlVariablesPerHook) {
         throw ValidationError.of('urlVariables', `a hook can have at most ${LIMITS.urlVariablesPerHook} URL variables`);
@@ -241,4 +248,10 @@ export class HookService {
     if (issues.length > 0) throw new ValidationError(issues);
     return state;
   }
+}
+
+/** A hook deleted by a concurrent request between our read and our write is "not found". */
+function goneHook(error: unknown): unknown {
+  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') return new NotFoundError('Hook');
+  return error;
 }

@@ -1,0 +1,110 @@
+// Helpers for the REST suites: a small HTTP client, shape checks, and a REST server whose delivery
+// engine can be stood in for until the real one is wired into the app's services.
+import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
+import type { App } from '../../src/app';
+import type { DeliveryOperations } from '../../src/domain/delivery-operations';
+import { createHttpServer } from '../../src/http/server';
+import { createMetrics } from '../../src/http/metrics';
+import { restRoutes } from '../../src/rest';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed JSON body, or undefined when the body is empty or not JSON. */
+  body: unknown;
+}
+
+export interface CallOptions {
+  headers?: Record<string, string>;
+  /** An object is sent as JSON; a string as it is. */
+  body?: unknown;
+}
+
+export async function call(baseUrl: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (typeof options.body === 'string') body = options.body;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, body: parsed };
+}
+
+/** `{key: type}` in key order, `null` and `array` told apart, so key order and types compare at once. */
+export function shape(value: unknown): Array<[string, string]> {
+  expect(value).toBeTypeOf('object');
+  return Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v]);
+}
+
+export const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Every `/v1` error body: `{"errors":[{code, message, field?}]}`. */
+export function expectV1Error(answer: Answer, status: number, code: string): void {
+  expect(answer.status, answer.text).toBe(status);
+  expect(answer.headers.get('content-type')).toBe('application/json');
+  const body = answer.body as { errors: Array<Record<string, unknown>> };
+  expect(Array.isArray(body.errors) && body.errors.length > 0, answer.text).toBe(true);
+  for (const error of body.errors) {
+    expect(Object.keys(error).filter((key) => !['code', 'message', 'field'].includes(key))).toEqual([]);
+    expect(error.code).toBe(code);
+    expect(typeof error.message).toBe('string');
+    if ('field' in error) expect(typeof error.field).toBe('string');
+  }
+}
+
+/** Every system hooks error body: `{"message": "…" | {field: [reasons]}}` or `{"error": "…"}`. */
+export function isSystemErrorBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const keys = Object.keys(body);
+  if (keys.length !== 1) return false;
+  const record = body as Record<string, unknown>;
+  if (keys[0] === 'error') return typeof record.error === 'string';
+  if (keys[0] !== 'message') return false;
+  const message = record.message;
+  if (typeof message === 'string') return true;
+  return typeof message === 'object' && message !== null &&
+    Object.values(message).every((reasons) => Array.isArray(reasons) && reasons.every((reason) => typeof reason === 'string'));
+}
+
+export function isV1ErrorBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const errors = (body as Record<string, unknown>).errors;
+  return Object.keys(body).length === 1 && Array.isArray(errors) && errors.length > 0 && errors.every((error) =>
+    typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string' &&
+    (error.field === undefined || typeof error.field === 'string'));
+}
+
+/** The delivery engine, when the app's services have it (after the delivery branch is merged). */
+export function appDeliveries(app: App): DeliveryOperations | undefined {
+  return (app.services as { deliveries?: DeliveryOperations }).deliveries;
+}
+
+/** The REST routes on the app's services but with `deliveries` given here, on their own port. */
+export async function startRestServer(app: App, deliveries: DeliveryOperations | undefined): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer({
+    logger: app.logger,
+    metrics: createMetrics(),
+    checkHealth: async () => {},
+    handlers: restRoutes({ hooks: app.services.hooks, users: app.services.users, deliveries }),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
