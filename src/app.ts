@@ -5,6 +5,7 @@ import type { Config } from './config';
 import { databaseTarget, openDatabase, type Database } from './db/database';
 import { migrateDatabase } from './db/migrate';
 import { createServices, type Services } from './domain/services';
+import { createGraphQL } from './graphql/yoga';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -29,7 +30,8 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const services = createServices(db.prisma);
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
-    const handlers: NodeHandler[] = [];
+    const graphql = createGraphQL({ services, prisma: db.prisma, logger });
+    const handlers: NodeHandler[] = [graphql.handler];
     const server = createHttpServer({
       logger,
       metrics: createMetrics(),
