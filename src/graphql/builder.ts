@@ -1,9 +1,11 @@
 // The one place the schema builder is configured: plugins, scalars, the context type, auth scopes.
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ZodPlugin from '@pothos/plugin-zod';
+import { GraphQLError, getNullableType, isListType } from 'graphql';
 import { canAccessHook } from '../domain/actor';
 import type { HookKind } from '../generated/prisma/enums';
 import type PrismaTypes from '../generated/pothos-types';
@@ -12,6 +14,14 @@ import type { GraphQLContext } from './context';
 import { UserInputError, forbidden, unauthenticated } from './errors';
 import { DateTimeScalar, JSONScalar } from './scalars';
 import UserErrorsPlugin from './user-errors-plugin';
+
+/** The 100-hooks page with 5 deliveries each and their attempts costs 20,000 to 30,000. */
+export const MAX_COMPLEXITY = 50_000;
+
+/** A connection's cost multiplier: the page it may return (`first`/`last`, default 20, at most 100). */
+export function pageComplexity(args: { first?: number | null; last?: number | null }) {
+  return { field: 1, multiplier: Math.min(Math.max(args.first ?? args.last ?? 20, 0), 100) };
+}
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -33,8 +43,23 @@ export const builder = new SchemaBuilder<{
 }>({
   // Order matters: scope-auth wraps everything (auth fails at the top level, before any input is
   // looked at); the user-errors plugin wraps the zod plugin so invalid input becomes `userErrors`.
-  plugins: [ScopeAuthPlugin, UserErrorsPlugin, PrismaPlugin, RelayPlugin, ZodPlugin],
+  plugins: [ScopeAuthPlugin, UserErrorsPlugin, ComplexityPlugin, PrismaPlugin, RelayPlugin, ZodPlugin],
   defaultFieldNullability: false,
+  complexity: {
+    // Cost = fields selected, with a list's sub-selection multiplied by how many items it can hold:
+    // connections by their page size (see `pageComplexity`), other lists by 10. Unlike a static
+    // document cost, this sees `first` passed in variables too. Checked before any root field runs.
+    fieldComplexity: (_args, _context, field) => {
+      // A connection's `nodes`/`edges` are the page its field already paid for.
+      if (field.name === 'nodes' || field.name === 'edges') return { field: 0, multiplier: 1 };
+      return { field: 1, multiplier: isListType(getNullableType(field.type)) ? 10 : 1 };
+    },
+    limit: { complexity: MAX_COMPLEXITY },
+    complexityError: (kind, result) =>
+      new GraphQLError(`Query ${kind} of ${result.complexity} exceeds the limit of ${result.maxComplexity ?? MAX_COMPLEXITY}`, {
+        extensions: { code: 'QUERY_TOO_COMPLEX', complexity: result.complexity, limit: result.maxComplexity ?? MAX_COMPLEXITY },
+      }),
+  },
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (context) => ({

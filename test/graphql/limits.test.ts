@@ -47,13 +47,22 @@ describe('GraphQL abuse limits', () => {
     expect(res.data).toBeUndefined();
   });
 
-  it('refuses documents above the cost limit', async () => {
+  it('refuses operations above the cost limit before any resolver runs, page sizes in variables included', async () => {
     resolved = 0;
-    const fields = 'id databaseId url name description subject events isActive hasSecret createdAt updatedAt';
-    const wide = Array.from({ length: 12 }, (_, i) => `h${i}: hooks(first: 100) { nodes { ${fields} createdBy { id username isAdmin } deliveries(first: 5) { nodes { id event status payload attempts { startedAt durationMs responseStatus responseBody error } } } } }`).join(' ');
-    const res = await graphql(t.url, `{ ${wide} }`);
-    expect(res.errors?.[0]?.message).toMatch(/cost/i);
-    expect(res.data).toBeUndefined();
+    const page = 'nodes { id url createdBy { username } urlVariables { key } deliveries(first: $deliveries) { nodes { id status attempts { startedAt responseStatus } } } }';
+    const query = `query($hooks: Int, $deliveries: Int) { hooks(first: $hooks) { ${page} } }`;
+    const ok = await graphql(t.url, query, { hooks: 100, deliveries: 5 });
+    expect(ok.errors).toBeUndefined();
+    resolved = 0;
+    const tooBig = await graphql(t.url, query, { hooks: 100, deliveries: 100 });
+    expect(tooBig.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(tooBig.errors?.[0]?.message).toMatch(/complexity/i);
+    expect(tooBig.data ?? null).toBeNull();
+    expect(resolved).toBe(0);
+
+    const aliases = Array.from({ length: 5 }, (_, i) => `h${i}: hooks(first: 100) { ${page.replace('$deliveries', '5')} }`).join(' ');
+    const wide = await graphql(t.url, `{ ${aliases} }`);
+    expect(wide.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     expect(resolved).toBe(0);
   });
 

@@ -2,7 +2,7 @@
 // Visibility and every rule come from the domain's HookService; this file only translates.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { CreateHookInput as DomainCreateHookInput, HookRecord, UpdateHookInput as DomainUpdateHookInput } from '../../domain/hooks';
-import { UserError, builder, type BuilderTypes, type UserErrorsPayload } from '../builder';
+import { UserError, builder, pageComplexity, type BuilderTypes, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
 import { decodeId, tryDecodeId } from '../errors';
 import { DeliveryConnection } from './delivery';
@@ -63,6 +63,7 @@ export const Hook = builder.prismaNode('Hook', {
         args: { status: t.arg({ type: DeliveryStatusEnum, required: false }) },
         query: (args) => ({ where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' } }),
         totalCount: true,
+        complexity: pageComplexity,
       },
       DeliveryConnection,
     ),
@@ -103,6 +104,7 @@ builder.queryFields((t) => ({
       maxSize: 100,
       description: 'The hooks the caller may see, oldest first (at most 100 a page).',
       args: { filter: t.arg({ type: HookFilter, required: false }) },
+      complexity: pageComplexity,
       totalCount: (_connection, args, context) =>
         context.prisma.hook.count({ where: context.services.hooks.listWhere(context.actor!, args.filter ?? {}) }),
       resolve: (query, _root, args, context) =>
