@@ -10,8 +10,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // The 2-core machine is shared (other worktrees run their suites too): PGlite migrations and the
+    // Chromium test can take far longer under load than alone.
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
     // Two cores: more workers than that only thrash the databases.
     maxWorkers: 2,
     reporters: ['default'],
