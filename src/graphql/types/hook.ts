@@ -123,12 +123,45 @@ export interface HookPayload extends UserErrorsPayload {
   hook?: HookRecord;
 }
 
-/** GraphQL's explicit `null` clears a nullable field; for a non-null one it means "leave it". */
-function orUndefined<T>(value: T | null | undefined): T | undefined {
-  return value ?? undefined;
+const TEXT = { url: 2048, name: 255, description: 2048, secret: 1024, subject: 255, filter: 5000 } as const;
+
+/** The optional fields `CreateHookInput` and `UpdateHookInput` share (the `Hook` field names). */
+function optionalHookInputFields(t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) {
+  return {
+    name: t.string({ required: false, validate: { maxLength: TEXT.name } }),
+    description: t.string({ required: false, validate: { maxLength: TEXT.description } }),
+    events: t.stringList({ required: false, validate: { maxLength: 16, items: { maxLength: 64 } } }),
+    secret: t.string({ required: false, description: 'Signing secret (the system hooks API calls it `token`). Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
+    enableSslVerification: t.boolean({ required: false }),
+    pushEventsBranchFilter: t.string({ required: false, validate: { maxLength: TEXT.filter } }),
+    branchFilterStrategy: t.field({ type: BranchFilterStrategyEnum, required: false }),
+  };
 }
 
-const TEXT = { url: 2048, name: 255, description: 2048, secret: 1024, subject: 255, filter: 5000 } as const;
+interface OptionalHookInput {
+  name?: string | null;
+  description?: string | null;
+  events?: string[] | null;
+  isActive?: boolean | null;
+  secret?: string | null;
+  enableSslVerification?: boolean | null;
+  pushEventsBranchFilter?: string | null;
+  branchFilterStrategy?: DomainCreateHookInput['branchFilterStrategy'] | null;
+}
+
+/** GraphQL's explicit `null` clears a nullable field; for a non-null one it means "leave it". */
+function domainHookFields(input: OptionalHookInput) {
+  return {
+    name: input.name,
+    description: input.description,
+    events: input.events ?? undefined,
+    isActive: input.isActive ?? undefined,
+    secret: input.secret,
+    enableSslVerification: input.enableSslVerification ?? undefined,
+    pushEventsBranchFilter: input.pushEventsBranchFilter,
+    branchFilterStrategy: input.branchFilterStrategy ?? undefined,
+  };
+}
 
 builder.relayMutationField(
   'createHook',
@@ -136,34 +169,17 @@ builder.relayMutationField(
     inputFields: (t) => ({
       kind: t.field({ type: HookKindEnum, required: true }),
       url: t.string({ required: true, validate: { maxLength: TEXT.url } }),
-      name: t.string({ required: false, validate: { maxLength: TEXT.name } }),
-      description: t.string({ required: false, validate: { maxLength: TEXT.description } }),
       subjectType: t.field({ type: SubjectTypeEnum, required: false }),
       subject: t.string({ required: false, validate: { maxLength: TEXT.subject } }),
-      events: t.stringList({ required: false, validate: { maxLength: 16, items: { maxLength: 64 } } }),
       isActive: t.boolean({ required: false }),
-      secret: t.string({ required: false, description: 'Signing secret (the system hooks API calls it `token`). Write-only.', validate: { maxLength: TEXT.secret } }),
-      enableSslVerification: t.boolean({ required: false }),
-      pushEventsBranchFilter: t.string({ required: false, validate: { maxLength: TEXT.filter } }),
-      branchFilterStrategy: t.field({ type: BranchFilterStrategyEnum, required: false }),
+      ...optionalHookInputFields(t),
     }),
   },
   {
     description: 'Creates a subject hook, or a system hook (administrators only).',
     resolve: async (_root, { input }, context): Promise<HookPayload> => {
       const create: DomainCreateHookInput = {
-        kind: input.kind,
-        url: input.url,
-        name: input.name,
-        description: input.description,
-        subjectType: input.subjectType,
-        subject: input.subject,
-        events: orUndefined(input.events),
-        isActive: orUndefined(input.isActive),
-        secret: input.secret,
-        enableSslVerification: orUndefined(input.enableSslVerification),
-        pushEventsBranchFilter: input.pushEventsBranchFilter,
-        branchFilterStrategy: orUndefined(input.branchFilterStrategy),
+        kind: input.kind, url: input.url, subjectType: input.subjectType, subject: input.subject, ...domainHookFields(input),
       };
       return { hook: await context.services.hooks.create(context.actor!, create), userErrors: [] };
     },
@@ -178,16 +194,10 @@ builder.relayMutationField(
       id: t.id({ required: true }),
       kind: t.field({ type: HookKindEnum, required: false, description: 'Cannot change; accepted when it matches.' }),
       url: t.string({ required: false, validate: { maxLength: TEXT.url } }),
-      name: t.string({ required: false, validate: { maxLength: TEXT.name } }),
-      description: t.string({ required: false, validate: { maxLength: TEXT.description } }),
       subjectType: t.field({ type: SubjectTypeEnum, required: false, description: 'Cannot change; accepted when it matches.' }),
       subject: t.string({ required: false, description: 'Cannot change; accepted when it matches.' }),
-      events: t.stringList({ required: false, validate: { maxLength: 16, items: { maxLength: 64 } } }),
       isActive: t.boolean({ required: false, description: 'Setting it to true also re-enables a hook that failing deliveries disabled.' }),
-      secret: t.string({ required: false, description: 'Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
-      enableSslVerification: t.boolean({ required: false }),
-      pushEventsBranchFilter: t.string({ required: false, validate: { maxLength: TEXT.filter } }),
-      branchFilterStrategy: t.field({ type: BranchFilterStrategyEnum, required: false }),
+      ...optionalHookInputFields(t),
     }),
   },
   {
@@ -195,18 +205,7 @@ builder.relayMutationField(
     resolve: async (_root, { input }, context): Promise<HookPayload> => {
       const id = decodeId(String(input.id), 'Hook', ['input', 'id']);
       const patch: DomainUpdateHookInput = {
-        kind: orUndefined(input.kind),
-        url: orUndefined(input.url),
-        name: input.name,
-        description: input.description,
-        subjectType: input.subjectType,
-        subject: input.subject,
-        events: orUndefined(input.events),
-        isActive: orUndefined(input.isActive),
-        secret: input.secret,
-        enableSslVerification: orUndefined(input.enableSslVerification),
-        pushEventsBranchFilter: input.pushEventsBranchFilter,
-        branchFilterStrategy: orUndefined(input.branchFilterStrategy),
+        kind: input.kind ?? undefined, url: input.url ?? undefined, subjectType: input.subjectType, subject: input.subject, ...domainHookFields(input),
       };
       return { hook: await context.services.hooks.update(context.actor!, id, patch), userErrors: [] };
     },
