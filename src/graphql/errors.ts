@@ -1,6 +1,7 @@
 // The one place GraphQL maps errors: domain errors and invalid input become `userErrors` in a
 // mutation payload; authentication and authorization failures become top-level errors with
 // `extensions.code`; anything else is masked (see `maskError`).
+import { PothosValidationError } from '@pothos/core';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
@@ -94,6 +95,10 @@ export function maskError(error: unknown, onUnexpected: (error: unknown) => void
   const graphQLError = error instanceof GraphQLError ? error : null;
   const original: unknown = graphQLError?.originalError ?? error;
   if (original instanceof GraphQLError && original.extensions.code) return withPath(original, graphQLError);
+  if (original instanceof PothosValidationError) {
+    // Pothos refusing the client's arguments: a malformed global id or cursor, a negative `first`.
+    return new GraphQLError(original.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: { code: 'BAD_USER_INPUT' } });
+  }
   if (original instanceof UserInputError) {
     // Invalid arguments outside a mutation payload (a subscription's hook id, say).
     return new GraphQLError(original.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: { code: 'VALIDATION_FAILED' } });

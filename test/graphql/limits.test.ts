@@ -91,6 +91,13 @@ describe('GraphQL abuse limits', () => {
     expect(response.status).toBe(400);
   });
 
+  it('answers malformed ids, cursors and page sizes with BAD_USER_INPUT, not as internal errors', async () => {
+    for (const query of ['{ node(id: "garbage") { id } }', '{ hooks(first: -5) { totalCount } }', '{ hooks(after: "garbage") { nodes { id } } }']) {
+      const res = await graphql(t.url, query);
+      expect(res.errors?.[0]?.extensions?.code, query).toBe('BAD_USER_INPUT');
+    }
+  });
+
   it('masks unexpected errors: no message, stack or SQL from the failure reaches the client', async () => {
     const logged: unknown[] = [];
     const logger = createLogger('silent');
