@@ -3,7 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compare, postgresAvailable, startTarget, type Target } from './lib';
+import { formatResults, runGraphQLBenchmarks } from './graphql';
+import { DURATION_S, compare, postgresAvailable, startTarget, type Target } from './lib';
 
 type Scenario = (target: Target) => Promise<void>;
 
@@ -12,6 +13,7 @@ const scenarios: Scenario[] = [
 ];
 
 const backends: Target['name'][] = ['pglite'];
+const postgresUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 if (await postgresAvailable()) backends.push('postgres');
 else console.log('PostgreSQL is not reachable: benchmarking PGlite only (set BENCH_DATABASE_URL).');
 
@@ -25,3 +27,6 @@ for (const backend of backends) {
     await rm(dataDir, { recursive: true, force: true });
   }
 }
+
+const graphql = await runGraphQLBenchmarks({ duration: DURATION_S });
+process.stdout.write(`${formatResults(graphql)}\n`);

@@ -7,6 +7,7 @@ import { migrateDatabase } from './db/migrate';
 import { createServices, type Services } from './domain/services';
 import { DeliveryEngine } from './delivery/engine';
 import { SsrfGuard } from './delivery/ssrf';
+import { createGraphQL } from './graphql/yoga';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -51,7 +52,8 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const deliveries = engine!;
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
-    const handlers: NodeHandler[] = [...restRoutes(services)];
+    const graphql = createGraphQL({ services, prisma: db.prisma, logger });
+    const handlers: NodeHandler[] = [graphql.handler, ...restRoutes(services)];
     const server = createHttpServer({
       logger,
       metrics: createMetrics(),

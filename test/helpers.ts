@@ -111,3 +111,28 @@ export async function createUser(app: App, username: string): Promise<{ actor: A
   const { token } = await app.services.users.createUser(root, { username });
   return { actor: await app.services.users.authenticate(token), token };
 }
+
+// `any` by default: tests walk response trees whose shape the assertions themselves check.
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  contentType: string | null;
+  data?: T;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+}
+
+/** POSTs one GraphQL operation to a running Hookgate (`token: null` sends no Authorization). */
+export async function graphql<T = Record<string, any>>(
+  baseUrl: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token: string | null = ADMIN_TOKEN,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'contentType'>;
+  return { status: response.status, contentType: response.headers.get('content-type'), ...body };
+}

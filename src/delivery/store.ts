@@ -92,6 +92,9 @@ export class DeliveryStore {
   /** Everything needed to send these deliveries. */
   async load(ids: readonly number[]): Promise<ClaimedDelivery[]> {
     const rows = await this.prisma.delivery.findMany({
+      // Joined relations come back through jsonb aggregation, which reorders a payload's keys;
+      // separate queries keep the published bytes (the receiver verifies a signature over them).
+      relationLoadStrategy: 'query',
       where: { id: { in: [...ids] } },
       include: { hook: { include: { urlVariables: { select: { key: true, value: true } } } }, event: { select: { name: true, payload: true } } },
       orderBy: { id: 'asc' },

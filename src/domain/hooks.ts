@@ -100,11 +100,15 @@ export class HookService {
     return hook;
   }
 
-  async list(actor: Actor, filter: HookFilter = {}, page?: Page): Promise<{ hooks: HookRecord[]; total: number }> {
+  /**
+   * Prisma filter for the hooks an actor may list with `filter`; `list` and the GraphQL `hooks`
+   * connection both use it. Asking for system hooks takes an administrator.
+   */
+  listWhere(actor: Actor, filter: HookFilter = {}): Prisma.HookWhereInput {
     if (filter.kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
-    // No stored subject can contain NUL, and PostgreSQL would refuse the comparison.
-    if (filter.subject != null && hasNul(filter.subject)) return { hooks: [], total: 0 };
-    const where: Prisma.HookWhereInput = {
+    // No stored subject can contain NUL, and PostgreSQL would refuse the comparison: match nothing.
+    if (filter.subject != null && hasNul(filter.subject)) return { id: { in: [] } };
+    return {
       AND: [
         this.visibleWhere(actor),
         {
@@ -115,6 +119,10 @@ export class HookService {
         },
       ],
     };
+  }
+
+  async list(actor: Actor, filter: HookFilter = {}, page?: Page): Promise<{ hooks: HookRecord[]; total: number }> {
+    const where = this.listWhere(actor, filter);
     const [hooks, total] = await Promise.all([
       this.prisma.hook.findMany({ where, include: hookInclude, orderBy: { id: 'asc' }, ...(page ?? {}) }),
       page ? this.prisma.hook.count({ where }) : Promise.resolve(-1),

@@ -1,0 +1,25 @@
+// What every resolver receives. Built once per request by the Yoga handler (see yoga.ts).
+import type { Actor } from '../domain/actor';
+import type { DeliveryOperations } from '../domain/delivery-operations';
+import type { Services } from '../domain/services';
+import type { PrismaClient } from '../generated/prisma/client';
+
+/**
+ * The domain services GraphQL calls. The delivery engine is built on another branch; until it is
+ * wired into `Services`, it is optional here and the fields that need it say so clearly.
+ */
+export type GraphQLServices = Services & { readonly deliveries?: DeliveryOperations };
+
+export interface GraphQLContext {
+  /** The authenticated caller, or null (then `authFailure` says why). */
+  readonly actor: Actor | null;
+  readonly authFailure: string;
+  readonly services: GraphQLServices;
+  /**
+   * Read-only use by plugin-prisma's planned queries (one client per app, so several apps can
+   * live in one process, as the tests do). Writes go through `services`, never through this.
+   */
+  readonly prisma: PrismaClient;
+  /** Aborted when the client goes away; ends subscriptions. */
+  readonly signal: AbortSignal;
+}

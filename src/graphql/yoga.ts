@@ -1,0 +1,140 @@
+// The GraphQL endpoint: Yoga over the Pothos schema, with abuse limits, error masking, GraphiQL
+// served entirely from this process, and subscriptions over SSE (Yoga's default transport).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { UnauthenticatedError } from '../domain/errors';
+import type { PrismaClient } from '../generated/prisma/client';
+import type { NodeHandler } from '../http/server';
+import type { Logger } from '../logger';
+import type { GraphQLContext, GraphQLServices } from './context';
+import { maskError } from './errors';
+import { schema } from './schema';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * Limits applied to every document before it runs (introspection is exempt: GraphiQL needs it).
+ * The cost limit is `MAX_COMPLEXITY` in builder.ts.
+ */
+export const LIMITS = {
+  /** Same as the REST APIs: bodies over 1 MiB are refused with 413 before being read. */
+  maxBodyBytes: 1024 * 1024,
+  maxDepth: 12,
+  maxAliases: 20,
+  maxDirectives: 20,
+  maxTokens: 5000,
+} as const;
+
+const EXAMPLE_OPERATIONS = `# Welcome to Hookgate. Paste your token in the Headers pane below:
+#   { "Authorization": "Bearer <your token>" }
+# then pick an operation with the run button.
+
+query Viewer {
+  viewer { username isAdmin }
+}
+
+query Hooks {
+  hooks(first: 20) {
+    totalCount
+    nodes {
+      id databaseId kind url name events isActive hasSecret
+      urlVariables { key }
+      deliveries(first: 5) { nodes { event status attemptCount createdAt } }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+
+mutation CreateHook {
+  createHook(input: {
+    kind: SUBJECT, subjectType: BUILD_REPO, subject: "root/app",
+    events: ["build:complete"], url: "https://example.com/hook", secret: "change-me"
+  }) {
+    hook { id databaseId url }
+    userErrors { field message code }
+  }
+}
+
+subscription DeliveryUpdates {
+  deliveryUpdated { id event status attemptCount }
+}
+`;
+
+export interface GraphQLOptions {
+  services: GraphQLServices;
+  prisma: PrismaClient;
+  logger: Logger;
+}
+
+interface ServerContext {
+  req?: IncomingMessage;
+  res?: ServerResponse;
+}
+
+export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstance<ServerContext, GraphQLContext>; handler: NodeHandler } {
+  const { services, prisma, logger } = options;
+  const armor = EnvelopArmorPlugin({
+    maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
+    maxAliases: { n: LIMITS.maxAliases },
+    maxDirectives: { n: LIMITS.maxDirectives },
+    maxTokens: { n: LIMITS.maxTokens },
+    // Cost is limited by @pothos/plugin-complexity (see builder.ts): armor's static cost only
+    // counts `first: 100` written as a literal, so a variable would get around it.
+    costLimit: { enabled: false },
+    // Field suggestions ("did you mean …") stay on: the schema is public anyway (introspection).
+    blockFieldSuggestion: { enabled: false },
+  });
+
+  const yoga = createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    maxRequestBodySize: LIMITS.maxBodyBytes,
+    multipart: false,
+    logging: false,
+    landingPage: false,
+    plugins: [armor],
+    maskedErrors: {
+      maskError: (error) =>
+        maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
+    },
+    graphiql: {
+      title: 'Hookgate GraphiQL',
+      defaultQuery: EXAMPLE_OPERATIONS,
+      isHeadersEditorEnabled: true,
+      defaultEditorToolsVisibility: 'headers',
+      subscriptionsProtocol: 'SSE',
+      // A 1×1 transparent icon inline: browsers otherwise ask for /favicon.ico or a CDN logo.
+      favicon: 'data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22/%3E',
+    },
+    // Every asset is inlined in the page (render-graphiql bundles GraphiQL): nothing from a CDN.
+    renderGraphiQL,
+    context: async ({ request }): Promise<GraphQLContext> => {
+      const { actor, authFailure } = await authenticate(services, request.headers.get('authorization'));
+      return { actor, authFailure, services, prisma, signal: request.signal };
+    },
+  });
+
+  const handler: NodeHandler = async (req, res) => {
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname !== GRAPHQL_PATH) return false;
+    // `requestListener` writes the response (handleNodeRequestAndResponse only computes it); it is
+    // typed as node's void listener but returns a promise we wait on so errors surface here.
+    await Promise.resolve(yoga.requestListener(req, res));
+    return true;
+  };
+  return { yoga, handler };
+}
+
+/** `Authorization: Bearer <token>`; a missing or bad token leaves the actor null (fields then refuse). */
+async function authenticate(services: GraphQLServices, header: string | null): Promise<Pick<GraphQLContext, 'actor' | 'authFailure'>> {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+  if (!token) return { actor: null, authFailure: 'A valid API token is required (Authorization: Bearer <token>)' };
+  try {
+    return { actor: await services.users.authenticate(token), authFailure: '' };
+  } catch (error) {
+    if (error instanceof UnauthenticatedError) return { actor: null, authFailure: error.message };
+    throw error;
+  }
+}
