@@ -204,6 +204,10 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
     expect(JSON.parse(line.slice(5))).toEqual({ data: { deliveryUpdated: { databaseId: delivery.id, status: delivery.status, hook: { databaseId: aliceHookId } } } });
   });
 
+  // Needs the real engine (LISTEN/NOTIFY): two apps on one PostgreSQL database, an update made
+  // through one reaching an SSE subscriber of the other. To be added when the engine is merged.
+  it.todo('deliveryUpdated reaches subscribers on another Hookgate process sharing the database');
+
   it('refuses subscriptions without a token', async () => {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
