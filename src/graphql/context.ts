@@ -1,14 +1,10 @@
 // What every resolver receives. Built once per request by the Yoga handler (see yoga.ts).
 import type { Actor } from '../domain/actor';
-import type { DeliveryOperations } from '../domain/delivery-operations';
 import type { Services } from '../domain/services';
 import type { PrismaClient } from '../generated/prisma/client';
 
-/**
- * The domain services GraphQL calls. The delivery engine is built on another branch; until it is
- * wired into `Services`, it is optional here and the fields that need it say so clearly.
- */
-export type GraphQLServices = Services & { readonly deliveries?: DeliveryOperations };
+/** The domain services GraphQL calls. */
+export type GraphQLServices = Services;
 
 export interface GraphQLContext {
   /** The authenticated caller, or null (then `authFailure` says why). */

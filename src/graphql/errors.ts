@@ -81,11 +81,6 @@ export function forbidden(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
 }
 
-/** A feature whose implementation is not part of this process (the delivery engine, for now). */
-export function unavailable(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE' } });
-}
-
 /**
  * Yoga's `maskError`: the only errors shown as they are are ours (GraphQLErrors we built with a
  * code, and domain errors that have a meaning for the client). Everything else (a Prisma error
