@@ -4,11 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compare, postgresAvailable, startTarget, type Target } from './lib';
+import { restScenarios } from './rest';
 
 type Scenario = (target: Target) => Promise<void>;
 
 const scenarios: Scenario[] = [
   (target) => compare(`[${target.name}] GET /healthz`, target.hookgate.url, { path: '/healthz' }, JSON.stringify({ status: 'ok' })),
+  ...restScenarios,
 ];
 
 const backends: Target['name'][] = ['pglite'];

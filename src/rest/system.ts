@@ -92,7 +92,7 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
     const prefix = PREFIXES.find((candidate) => pathname === candidate || pathname.startsWith(`${candidate}/`));
     if (!prefix) return false;
     const segments = pathname.slice(prefix.length + 1).split('/');
-    if (pathname === prefix || (segments.length === 1 && segments[0] === '')) {
+    if (pathname === prefix) {
       return req.method === 'GET' || req.method === 'POST' ? collection(req, res, prefix, search) : methodNotAllowed(res, ['GET', 'POST'], notAllowedBody);
     }
     if (segments.length === 1) {
