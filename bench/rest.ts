@@ -1,10 +1,7 @@
 // REST scenarios: each loads Hookgate and a bare node:http server answering the same JSON from
 // memory, in the same run, and prints the ratio. `npm run bench` runs them with the others;
 // `tsx bench/rest.ts` runs only these. Target: `GET /api/v4/hooks/:id` ≥ 40 % of the baseline on PostgreSQL.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { ADMIN_TOKEN, compare, postgresAvailable, startTarget, type Target } from './lib';
+import { ADMIN_TOKEN, compare, runScenarios, type Scenario, type Target } from './lib';
 
 const SUBJECT_HOOKS = 1_000;
 const v1Headers = { authorization: `Token ${ADMIN_TOKEN}` };
@@ -45,20 +42,9 @@ export async function createSubjectHook(target: Target): Promise<void> {
   await compare(`[${target.name}] POST /v1/hooks`, target.hookgate.url, { method: 'POST', path: '/v1/hooks', headers: v1Headers, body: JSON.stringify(input) }, body);
 }
 
-export const restScenarios: Array<(target: Target) => Promise<void>> = [getSystemHook, listSubjectHooks, createSubjectHook];
+export const restScenarios: Scenario[] = [getSystemHook, listSubjectHooks, createSubjectHook];
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log('Note: figures depend on what else runs on this machine (other processes share its CPUs).');
-  const backends: Target['name'][] = ['pglite'];
-  if (await postgresAvailable()) backends.push('postgres');
-  for (const backend of backends) {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-bench-'));
-    const target = await startTarget(backend, dataDir);
-    try {
-      for (const scenario of restScenarios) await scenario(target);
-    } finally {
-      await target.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  }
+  await runScenarios(restScenarios);
 }

@@ -46,7 +46,8 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
   const member = (req: IncomingMessage, res: ServerResponse, idSegment: string, search: string) =>
     runRoute(res, presentHookError, async () => {
       const actor = await authenticateAdmin(req);
-      const params = await readMergedParams(req, new URLSearchParams(search), req.method !== 'GET');
+      // GET takes no parameter but the id: the hot path skips query and body parsing.
+      const params = req.method === 'GET' ? {} : await readMergedParams(req, new URLSearchParams(search), true);
       const id = parseId(idSegment);
       if (req.method === 'PUT') {
         const patch = system.parseUpdate(params);
