@@ -11,9 +11,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
-    // The 2-core machine is shared (other worktrees run their suites too): PGlite migrations and the
-    // Chromium test can take far longer under load than alone.
-    testTimeout: 90_000,
+    // Generous: CI machines are 2-core, and child-process tests start tsx and PGlite from scratch.
+    testTimeout: 120_000,
     hookTimeout: 90_000,
     // Two cores: more workers than that only thrash the databases.
     maxWorkers: 2,

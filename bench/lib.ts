@@ -2,6 +2,8 @@
 // both from this one, and every figure is printed next to the baseline measured in the same run.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -130,4 +132,23 @@ export function printComparison(label: string, ours: LoadResult, bare: LoadResul
 
 function fmt(n: number): string {
   return n.toFixed(0).padStart(6);
+}
+
+export type Scenario = (target: Target) => Promise<void>;
+
+/** Runs the scenarios against Hookgate on PGlite, then on PostgreSQL when it is reachable. */
+export async function runScenarios(scenarios: Scenario[]): Promise<void> {
+  const backends: Target['name'][] = ['pglite'];
+  if (await postgresAvailable()) backends.push('postgres');
+  else console.log('PostgreSQL is not reachable: benchmarking PGlite only (set BENCH_DATABASE_URL).');
+  for (const backend of backends) {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-bench-'));
+    const target = await startTarget(backend, dataDir);
+    try {
+      for (const scenario of scenarios) await scenario(target);
+    } finally {
+      await target.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
 }

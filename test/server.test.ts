@@ -81,7 +81,8 @@ describe('persistence on the embedded default', { timeout: PROCESS_TIMEOUT }, ()
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+    // Two on-disk PGlite start-ups with migrations: slow on a shared 2-core machine under the full suite.
+  }, 120_000);
 });
 
 describe.each(backends)('operational endpoints on %s', (backend) => {

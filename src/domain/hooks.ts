@@ -179,6 +179,8 @@ export class HookService {
 
   async deleteUrlVariable(actor: Actor, hookId: number, key: string, kind?: HookKind): Promise<HookRecord> {
     await this.get(actor, hookId, kind);
+    // A key that could never be set is not set (and a NUL in it would upset PostgreSQL).
+    if (!checkUrlVariableKey(key)) throw new NotFoundError('URL variable');
     const { count } = await this.prisma.urlVariable.deleteMany({ where: { hookId, key } });
     if (count === 0) throw new NotFoundError('URL variable');
     return this.get(actor, hookId, kind);

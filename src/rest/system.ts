@@ -46,7 +46,8 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
   const member = (req: IncomingMessage, res: ServerResponse, idSegment: string, search: string) =>
     runRoute(res, presentHookError, async () => {
       const actor = await authenticateAdmin(req);
-      const params = await readMergedParams(req, new URLSearchParams(search), req.method !== 'GET');
+      // GET takes no parameter but the id: the hot path skips query and body parsing.
+      const params = req.method === 'GET' ? {} : await readMergedParams(req, new URLSearchParams(search), true);
       const id = parseId(idSegment);
       if (req.method === 'PUT') {
         const patch = system.parseUpdate(params);
@@ -92,7 +93,7 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
     const prefix = PREFIXES.find((candidate) => pathname === candidate || pathname.startsWith(`${candidate}/`));
     if (!prefix) return false;
     const segments = pathname.slice(prefix.length + 1).split('/');
-    if (pathname === prefix || (segments.length === 1 && segments[0] === '')) {
+    if (pathname === prefix) {
       return req.method === 'GET' || req.method === 'POST' ? collection(req, res, prefix, search) : methodNotAllowed(res, ['GET', 'POST'], notAllowedBody);
     }
     if (segments.length === 1) {

@@ -86,22 +86,8 @@ function parse<T>(schema: z.ZodType<T>, params: Params): T {
 const definedOnly = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
-export function parseCreate(params: Params): CreateHookInput {
-  const input = parse(createSchema, params);
-  return definedOnly({
-    kind: 'SUBJECT' as const,
-    subjectType: SUBJECT_TYPES[input.subject_type],
-    subject: input.subject,
-    events: input.events,
-    url: input.url,
-    name: input.name,
-    secret: input.secret,
-    isActive: input.is_active,
-  });
-}
-
-export function parseUpdate(params: Params): UpdateHookInput {
-  const input = parse(updateSchema, params);
+/** The dialect's hook fields under their domain names; absent fields stay absent. */
+function domainFields(input: z.infer<typeof updateSchema>): UpdateHookInput {
   return definedOnly({
     subjectType: input.subject_type && SUBJECT_TYPES[input.subject_type],
     subject: input.subject,
@@ -111,6 +97,15 @@ export function parseUpdate(params: Params): UpdateHookInput {
     secret: input.secret,
     isActive: input.is_active,
   });
+}
+
+export function parseCreate(params: Params): CreateHookInput {
+  const input = parse(createSchema, params);
+  return { ...domainFields(input), kind: 'SUBJECT', url: input.url };
+}
+
+export function parseUpdate(params: Params): UpdateHookInput {
+  return domainFields(parse(updateSchema, params));
 }
 
 export function parseListFilter(query: URLSearchParams): HookFilter {

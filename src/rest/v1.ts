@@ -54,7 +54,7 @@ export function v1Routes(deps: RestDependencies): NodeHandler {
 
   return async (req, res) => {
     const { pathname, search } = splitUrl(req.url);
-    if (pathname === HOOKS || pathname === `${HOOKS}/`) {
+    if (pathname === HOOKS) {
       return req.method === 'GET' || req.method === 'POST' ? collection(req, res, search) : methodNotAllowed(res, ['GET', 'POST'], notAllowedBody);
     }
     if (pathname.startsWith(`${HOOKS}/`)) {

@@ -3,7 +3,10 @@
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { App } from '../../src/app';
-import type { DeliveryOperations } from '../../src/domain/delivery-operations';
+import type { Actor } from '../../src/domain/actor';
+import type { DeliveryOperations, DeliveryWithAttempts, PublishEventInput, PublishResult } from '../../src/domain/delivery-operations';
+import { ForbiddenError } from '../../src/domain/errors';
+import type { Delivery, Event } from '../../src/generated/prisma/client';
 import { createHttpServer } from '../../src/http/server';
 import { createMetrics } from '../../src/http/metrics';
 import { restRoutes } from '../../src/rest';
@@ -107,4 +110,26 @@ export async function startRestServer(app: App, deliveries: DeliveryOperations |
       server.closeAllConnections();
     }),
   };
+}
+
+/** Records what the routes asked for; answers like the engine would. */
+export function standInEngine(app: App) {
+  const calls: { testHook: Array<[Actor, number, unknown]>; publish: Array<[Actor, PublishEventInput]> } = { testHook: [], publish: [] };
+  const unused = () => Promise.reject(new Error('not used by REST'));
+  const engine: DeliveryOperations = {
+    async testHook(actor, hookId, options) {
+      calls.testHook.push([actor, hookId, options]);
+      await app.services.hooks.get(actor, hookId, options?.kind);
+      return { id: 1, attempts: [] } as unknown as DeliveryWithAttempts;
+    },
+    async publish(actor, input) {
+      calls.publish.push([actor, input]);
+      if (!actor.isAdmin) throw new ForbiddenError('Only administrators can publish events');
+      return { event: { id: 77 } as Event, deliveries: [{ id: 5 }, { id: 6 }] as Delivery[] } satisfies PublishResult;
+    },
+    redeliver: unused,
+    getDelivery: unused,
+    subscribe: () => ({ [Symbol.asyncIterator]: () => ({ next: unused }) }),
+  };
+  return { engine, calls };
 }
