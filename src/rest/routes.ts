@@ -6,11 +6,11 @@ import type { HookService } from '../domain/hooks';
 import type { UserService } from '../domain/users';
 import { PayloadTooLargeError, sendJson } from './http';
 
-/** The domain services REST calls; `deliveries` is optional until the delivery engine is wired. */
+/** The domain services REST calls. */
 export interface RestDependencies {
   readonly hooks: HookService;
   readonly users: Pick<UserService, 'authenticate'>;
-  readonly deliveries?: DeliveryOperations | undefined;
+  readonly deliveries: DeliveryOperations;
 }
 
 export interface ErrorAnswer {

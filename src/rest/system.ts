@@ -61,13 +61,10 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
       } else if (req.method === 'DELETE') {
         await hooks.delete(actor, id, 'SYSTEM');
         sendEmpty(res);
-      } else if (deliveries) {
+      } else {
         // Really delivered (and recorded) by the engine; GitLab answers with the sample regardless.
         await deliveries.testHook(actor, id, { kind: 'SYSTEM' });
         sendJson(res, 201, system.TEST_HOOK_RESPONSE);
-      } else {
-        await hooks.get(actor, id, 'SYSTEM');
-        sendJson(res, 501, { message: '501 Not Implemented: hook testing is not available' });
       }
     });
 

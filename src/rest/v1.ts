@@ -48,7 +48,6 @@ export function v1Routes(deps: RestDependencies): NodeHandler {
     runRoute(res, v1.presentError, async () => {
       const actor = await authenticate(req);
       const input = v1.parsePublish(await readJsonBody(req));
-      if (!deliveries) return sendJson(res, 501, { errors: [{ code: 'not_implemented', message: 'Event publishing is not available' }] });
       sendJson(res, 202, v1.presentPublished(await deliveries.publish(actor, input)));
     });
 
