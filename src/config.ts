@@ -65,7 +65,6 @@ const envSchema = z.object({
   HOOKGATE_DELIVERY_LEASE: duration.optional(),
   /** On shutdown, how long in-flight sends may take before their leases are released. */
   HOOKGATE_SHUTDOWN_GRACE: duration.default(10_000),
-  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'expected a redis:// URL').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'expected one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),
