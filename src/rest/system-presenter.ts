@@ -5,6 +5,7 @@ import { ConflictError, DomainError, ForbiddenError, NotFoundError, Unauthentica
 import type { CreateHookInput, HookRecord, UpdateHookInput } from '../domain/hooks';
 import type { SystemEvent } from '../domain/hook-rules';
 import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
+import { SYSTEM_HOOK_SAMPLE } from '../delivery/samples';
 
 export function presentHook(hook: HookRecord) {
   const events = new Set(hook.events);
@@ -27,15 +28,8 @@ export function presentHook(hook: HookRecord) {
   };
 }
 
-/** GitLab answers a system hook test with this sample, whatever the hook did with it. */
-export const TEST_HOOK_RESPONSE = {
-  project_id: 1,
-  owner_email: 'example@gitlabhq.com',
-  owner_name: 'Someone',
-  name: 'Ruby',
-  path: 'ruby',
-  event_name: 'project_create',
-} as const;
+/** GitLab answers a system hook test with the sample it sent, whatever the hook did with it. */
+export const TEST_HOOK_RESPONSE = SYSTEM_HOOK_SAMPLE;
 
 // ---- input ---------------------------------------------------------------------------------------
 
