@@ -43,6 +43,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       deliveries: (hooks) => (engine = new DeliveryEngine({
         prisma: db.prisma,
         hooks,
+        guard,
         settings: config,
         logger,
         listenUrl: db.kind === 'postgres' ? config.DATABASE_URL ?? null : null,

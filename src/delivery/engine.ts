@@ -31,6 +31,8 @@ export interface DeliveryEngineOptions {
   logger: Logger;
   /** PostgreSQL URL for LISTEN/NOTIFY; null (PGlite) keeps notifications in this process. */
   listenUrl: string | null;
+  /** The guard that also checks URLs when hooks are saved; one per app so both agree. */
+  guard?: SsrfGuard;
   /** PGlite: this process owns the database, so leases found at start-up are orphans. */
   exclusiveDatabase: boolean;
   now?: () => Date;
@@ -58,7 +60,7 @@ export class DeliveryEngine implements DeliveryOperations {
   constructor(private readonly options: DeliveryEngineOptions) {
     const { settings, logger } = options;
     this.now = options.now ?? (() => new Date());
-    this.guard = new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
+    this.guard = options.guard ?? new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
     this.events = new DeliveryEvents(options.listenUrl, logger);
     this.store = new DeliveryStore(options.prisma, this.events, settings.HOOKGATE_RETRY_SCHEDULE, logger);
     this.sender = new Sender({
