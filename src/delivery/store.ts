@@ -11,7 +11,7 @@ import type { AlertStatus, DeliveryStatus, HookKind } from '../generated/prisma/
 import type { DeliveryUpdate } from '../domain/delivery-operations';
 import type { Logger } from '../logger';
 import { retryDelay } from './backoff';
-import type { DeliveryEvents } from './events';
+import { notifySql, type DeliveryEvents } from './events';
 import type { AttemptResult, DeliveryJob } from './send';
 
 export interface ClaimedDelivery {
@@ -268,9 +268,8 @@ export class DeliveryStore {
         }
       }
       const changes = await this.updateHookHealth(tx, attempts, now);
-      for (const statement of this.events.notifyStatements(updates, false)) {
-        await tx.$executeRaw`SELECT pg_notify(${statement.channel}, ${statement.payload})`;
-      }
+      const notify = notifySql(this.events.notifyStatements(updates, false));
+      if (notify) await tx.$executeRaw(notify);
       return changes;
     });
     for (const alert of alerts) {
@@ -333,8 +332,7 @@ export class DeliveryStore {
   }
 
   private async notify(updates: readonly DeliveryUpdate[]): Promise<void> {
-    for (const statement of this.events.notifyStatements(updates, false)) {
-      await this.prisma.$executeRaw`SELECT pg_notify(${statement.channel}, ${statement.payload})`;
-    }
+    const notify = notifySql(this.events.notifyStatements(updates, false));
+    if (notify) await this.prisma.$executeRaw(notify);
   }
 }
