@@ -4,6 +4,7 @@
 // PostgreSQL, and no Redis client is a dependency yet.
 import { EventEmitter, on } from 'node:events';
 import pg from 'pg';
+import { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 import type { DeliveryUpdate } from '../domain/delivery-operations';
 
@@ -11,6 +12,12 @@ const UPDATES_CHANNEL = 'hookgate_delivery_updates';
 const DUE_CHANNEL = 'hookgate_deliveries_due';
 /** NOTIFY payloads must stay under 8000 bytes; `id:hook` pairs are short, so 300 fit easily. */
 const UPDATES_PER_NOTIFY = 300;
+
+/** All of `statements` as one `SELECT pg_notify(…), …` (one round trip), or null when there are none. */
+export function notifySql(statements: readonly NotifyStatement[]): Prisma.Sql | null {
+  if (statements.length === 0) return null;
+  return Prisma.sql`SELECT ${Prisma.join(statements.map((s) => Prisma.sql`pg_notify(${s.channel}, ${s.payload})`))}`;
+}
 
 export interface NotifyStatement {
   channel: string;

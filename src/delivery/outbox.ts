@@ -6,7 +6,7 @@ import type { BranchFilterStrategy, SubjectType } from '../generated/prisma/enum
 import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
 import { ValidationError, type FieldIssue } from '../domain/errors';
 import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject } from '../domain/hook-rules';
-import type { DeliveryEvents } from './events';
+import { notifySql, type DeliveryEvents } from './events';
 
 /** System events that only reach hooks with the matching `*_events` flag. */
 const FLAGGED_SYSTEM_EVENTS: readonly string[] = SYSTEM_EVENTS;
@@ -118,9 +118,8 @@ export class Outbox {
         data: matching.map((hook) => ({ eventId: stored.id, hookId: hook.id, nextAttemptAt: now })),
       });
       const updates = deliveries.map((delivery) => ({ deliveryId: delivery.id, hookId: delivery.hookId }));
-      for (const statement of this.events.notifyStatements(updates, deliveries.length > 0)) {
-        await tx.$executeRaw`SELECT pg_notify(${statement.channel}, ${statement.payload})`;
-      }
+      const notify = notifySql(this.events.notifyStatements(updates, deliveries.length > 0));
+      if (notify) await tx.$executeRaw(notify);
       return { event: stored, deliveries: deliveries.sort((a, b) => a.id - b.id) };
     });
     this.events.emitLocal(result.deliveries.map((d) => ({ deliveryId: d.id, hookId: d.hookId })), result.deliveries.length > 0);

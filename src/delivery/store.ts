@@ -7,18 +7,75 @@
 // worker whose lease was taken over records its attempt but no longer moves the delivery.
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
-import type { AlertStatus, DeliveryStatus } from '../generated/prisma/enums';
+import type { AlertStatus, DeliveryStatus, HookKind } from '../generated/prisma/enums';
 import type { DeliveryUpdate } from '../domain/delivery-operations';
 import type { Logger } from '../logger';
 import { retryDelay } from './backoff';
-import type { DeliveryEvents } from './events';
+import { notifySql, type DeliveryEvents } from './events';
 import type { AttemptResult, DeliveryJob } from './send';
 
 export interface ClaimedDelivery {
   job: DeliveryJob;
   /** Attempts made before this one. */
   attemptCount: number;
-  hook: { isActive: boolean; alertStatus: AlertStatus; disabledUntil: Date | null };
+  hook: { isActive: boolean; alertStatus: AlertStatus; disabledUntil: Date | null; recentFailures: number };
+}
+
+interface JobRow {
+  id: number;
+  uuid: string;
+  hook_id: number;
+  attempt_count: number;
+  kind: HookKind;
+  url: string;
+  secret: string | null;
+  enable_ssl_verification: boolean;
+  is_active: boolean;
+  alert_status: AlertStatus;
+  disabled_until_ms: number | null;
+  recent_failures: number;
+  event_name: string;
+  body: string;
+  url_variables: string;
+}
+
+/**
+ * The job columns for the deliveries in `source` (a CTE with id, uuid, hook_id, event_id,
+ * attempt_count). `payload::text` is the event's `json` text exactly as published.
+ */
+function jobSelect(source: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    SELECT c.id, c.uuid::text AS uuid, c.hook_id, c.attempt_count, h.kind::text AS kind, h.url, h.secret,
+      h.enable_ssl_verification, h.is_active, h.alert_status::text AS alert_status,
+      (extract(epoch FROM h.disabled_until) * 1000)::float8 AS disabled_until_ms, h.recent_failures,
+      e.name AS event_name, e.payload::text AS body,
+      COALESCE((SELECT json_agg(json_build_object('key', v.key, 'value', v.value))::text FROM url_variables v WHERE v.hook_id = h.id), '[]') AS url_variables
+    FROM ${source} c JOIN hooks h ON h.id = c.hook_id JOIN events e ON e.id = c.event_id
+    ORDER BY c.id`;
+}
+
+function toClaimed(row: JobRow): ClaimedDelivery {
+  return {
+    attemptCount: row.attempt_count,
+    hook: {
+      isActive: row.is_active,
+      alertStatus: row.alert_status,
+      disabledUntil: row.disabled_until_ms === null ? null : new Date(row.disabled_until_ms),
+      recentFailures: row.recent_failures,
+    },
+    job: {
+      deliveryId: row.id,
+      uuid: row.uuid,
+      hookId: row.hook_id,
+      hookKind: row.kind,
+      url: row.url,
+      urlVariables: JSON.parse(row.url_variables) as { key: string; value: string }[],
+      secret: row.secret,
+      verifyTls: row.enable_ssl_verification,
+      eventName: row.event_name,
+      body: row.body,
+    },
+  };
 }
 
 /**
@@ -73,49 +130,31 @@ export class DeliveryStore {
   async claim(owner: string, limit: number, excludedHookIds: readonly number[], now: Date, leaseMs: number): Promise<ClaimedDelivery[]> {
     const leaseUntil = new Date(now.getTime() + leaseMs);
     const exclude = excludedHookIds.length > 0 ? Prisma.sql`AND hook_id NOT IN (${Prisma.join(excludedHookIds)})` : Prisma.empty;
-    const claimed = await this.prisma.$queryRaw<{ id: number }[]>`
+    // One statement claims and loads: a round trip per batch, not per delivery.
+    const rows = await this.prisma.$queryRaw<JobRow[]>`
       WITH due AS (
         SELECT id FROM deliveries
         WHERE next_attempt_at <= ${now} ${exclude}
         ORDER BY next_attempt_at
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
+      ), claimed AS (
+        UPDATE deliveries AS d
+        SET lease_owner = ${owner}, lease_expires_at = ${leaseUntil}, next_attempt_at = ${leaseUntil}, updated_at = ${now}
+        FROM due WHERE d.id = due.id
+        RETURNING d.id, d.uuid, d.hook_id, d.event_id, d.attempt_count
       )
-      UPDATE deliveries AS d
-      SET lease_owner = ${owner}, lease_expires_at = ${leaseUntil}, next_attempt_at = ${leaseUntil}, updated_at = ${now}
-      FROM due WHERE d.id = due.id
-      RETURNING d.id`;
-    if (claimed.length === 0) return [];
-    return this.load(claimed.map((row) => row.id));
+      ${jobSelect(Prisma.sql`claimed`)}`;
+    return rows.map(toClaimed);
   }
 
-  /** Everything needed to send these deliveries. */
+  /** Everything needed to send these deliveries (manual attempts: no claim). */
   async load(ids: readonly number[]): Promise<ClaimedDelivery[]> {
-    const rows = await this.prisma.delivery.findMany({
-      // Joined relations come back through jsonb aggregation, which reorders a payload's keys;
-      // separate queries keep the published bytes (the receiver verifies a signature over them).
-      relationLoadStrategy: 'query',
-      where: { id: { in: [...ids] } },
-      include: { hook: { include: { urlVariables: { select: { key: true, value: true } } } }, event: { select: { name: true, payload: true } } },
-      orderBy: { id: 'asc' },
-    });
-    return rows.map((row) => ({
-      attemptCount: row.attemptCount,
-      hook: { isActive: row.hook.isActive, alertStatus: row.hook.alertStatus, disabledUntil: row.hook.disabledUntil },
-      job: {
-        deliveryId: row.id,
-        uuid: row.uuid,
-        hookId: row.hookId,
-        hookKind: row.hook.kind,
-        url: row.hook.url,
-        urlVariables: row.hook.urlVariables,
-        secret: row.hook.secret,
-        verifyTls: row.hook.enableSslVerification,
-        eventName: row.event.name,
-        // The column is `json`: the text as published, parsed with its key order, so this is it again.
-        body: JSON.stringify(row.event.payload),
-      },
-    }));
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<JobRow[]>`
+      WITH chosen AS (SELECT id, uuid, hook_id, event_id, attempt_count FROM deliveries WHERE id IN (${Prisma.join(ids)}))
+      ${jobSelect(Prisma.sql`chosen`)}`;
+    return rows.map(toClaimed);
   }
 
   /** Gives claimed deliveries back, due at `until` (now by default), for any process to take. */
@@ -164,11 +203,25 @@ export class DeliveryStore {
    * Records attempts and moves their deliveries on, in one transaction (one per batch: workers
    * hand in their results together, which is what makes a thousand deliveries a second cheap).
    */
-  async record(owner: string, attempts: readonly AttemptToRecord[], now: Date): Promise<RecordedAttempt[]> {
-    if (attempts.length === 0) return [];
-    const outcomes = attempts.map((attempt) => this.outcome(attempt, now));
-    const updates = attempts.map((attempt) => ({ deliveryId: attempt.job.deliveryId, hookId: attempt.job.hookId }));
+  async record(owner: string, given: readonly AttemptToRecord[], now: Date): Promise<RecordedAttempt[]> {
+    if (given.length === 0) return [];
+    let attempts = given;
+    let outcomes = attempts.map((attempt) => this.outcome(attempt, now));
+    let updates = attempts.map((attempt) => ({ deliveryId: attempt.job.deliveryId, hookId: attempt.job.hookId }));
     const alerts = await this.prisma.$transaction(async (tx) => {
+      // A hook deleted while its delivery was in flight takes the delivery with it; its attempt
+      // has nothing to belong to and must not fail the rest of the batch. The row locks also
+      // keep a concurrent delete (or redelivery) out until this batch commits.
+      const ids = [...new Set(given.map((attempt) => attempt.job.deliveryId))].sort((a, b) => a - b);
+      const alive = new Set((await tx.$queryRaw<{ id: number }[]>`
+        SELECT id FROM deliveries WHERE id IN (${Prisma.join(ids)}) ORDER BY id FOR UPDATE`).map((row) => row.id));
+      if (alive.size < ids.length) {
+        const kept = given.flatMap((attempt, index) => (alive.has(attempt.job.deliveryId) ? [{ attempt, outcome: outcomes[index]! }] : []));
+        attempts = kept.map((entry) => entry.attempt);
+        outcomes = kept.map((entry) => entry.outcome);
+        updates = attempts.map((attempt) => ({ deliveryId: attempt.job.deliveryId, hookId: attempt.job.hookId }));
+        if (attempts.length === 0) return [];
+      }
       await tx.deliveryAttempt.createMany({
         data: attempts.map(({ job, result }) => ({
           deliveryId: job.deliveryId,
@@ -215,9 +268,8 @@ export class DeliveryStore {
         }
       }
       const changes = await this.updateHookHealth(tx, attempts, now);
-      for (const statement of this.events.notifyStatements(updates, false)) {
-        await tx.$executeRaw`SELECT pg_notify(${statement.channel}, ${statement.payload})`;
-      }
+      const notify = notifySql(this.events.notifyStatements(updates, false));
+      if (notify) await tx.$executeRaw(notify);
       return changes;
     });
     for (const alert of alerts) {
@@ -249,6 +301,7 @@ export class DeliveryStore {
     for (const { job, result, mode } of attempts) {
       if (job.hookKind !== 'SUBJECT') continue;
       const entry = perHook.get(job.hookId) ?? { reset: false, failures: 0 };
+      // The reset is one statement per batch, and it only writes rows that had failures.
       if (result.verdict === 'success') perHook.set(job.hookId, { reset: true, failures: 0 });
       else if (mode === 'scheduled') perHook.set(job.hookId, { ...entry, failures: entry.failures + 1 });
       else perHook.set(job.hookId, entry);
@@ -279,8 +332,7 @@ export class DeliveryStore {
   }
 
   private async notify(updates: readonly DeliveryUpdate[]): Promise<void> {
-    for (const statement of this.events.notifyStatements(updates, false)) {
-      await this.prisma.$executeRaw`SELECT pg_notify(${statement.channel}, ${statement.payload})`;
-    }
+    const notify = notifySql(this.events.notifyStatements(updates, false));
+    if (notify) await this.prisma.$executeRaw(notify);
   }
 }

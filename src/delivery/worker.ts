@@ -24,7 +24,14 @@ export interface WorkerPoolOptions {
 }
 
 const CLAIM_BATCH = 100;
+/**
+ * A claimed delivery whose destination is at its limit waits in this process at most this long,
+ * then goes back to the table (for another process, or later), so a dead receiver cannot keep
+ * deliveries to other destinations waiting for slots.
+ */
+const QUEUE_WAIT = 1_000;
 const RECORD_BATCH = 500;
+const RECORD_GATHER_MS = 3;
 const PRUNE_EVERY = 3_600_000;
 
 export class WorkerPool {
@@ -36,9 +43,13 @@ export class WorkerPool {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private wakePending = false;
-  /** Deliveries between claim and recorded result. */
+  /** Deliveries being sent or recorded. */
   private inFlight = 0;
   private readonly sendsByHost = new Map<string, number>();
+  /** Claimed deliveries waiting for a free slot at their destination. */
+  private readonly waiting = new Map<string, { delivery: ClaimedDelivery; since: number }[]>();
+  private waitingCount = 0;
+  private lastClaimEmpty = false;
   /** Hooks last seen sending to each host: a saturated host's hooks are left out of claims. */
   private readonly hooksByHost = new Map<string, Set<number>>();
   private readonly toRecord: { attempt: AttemptToRecord; done: () => void }[] = [];
@@ -63,8 +74,8 @@ export class WorkerPool {
 
   /** Something may be due now (a publish, a notification, a freed slot). */
   wake(): void {
-    this.wakePending = true;
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wakePending = true;
   }
 
   /**
@@ -78,6 +89,9 @@ export class WorkerPool {
     for (const timer of this.timers) clearTimeout(timer);
     this.wake();
     await this.loop;
+    // Waiting deliveries were never sent: releaseAll below gives them back with the rest.
+    this.waiting.clear();
+    this.waitingCount = 0;
     if (!(await this.drain(graceMs))) {
       this.abort.abort();
       // Aborted sends settle at once; give them a moment to hand in (and skip) their results.
@@ -107,12 +121,11 @@ export class WorkerPool {
   private async claimLoop(): Promise<void> {
     const { store, logger, concurrency } = this.options;
     while (this.running) {
-      const free = concurrency - this.inFlight;
+      const free = Math.min(concurrency - this.inFlight, concurrency - this.waitingCount);
       let claimed: ClaimedDelivery[] = [];
       let wanted = 0;
-      if (free > 0) {
+      if (this.claimWorthIt()) {
         wanted = Math.min(free, CLAIM_BATCH);
-        this.wakePending = false;
         try {
           claimed = await store.claim(this.owner, wanted, this.excludedHooks(), this.now(), this.options.leaseMs);
         } catch (error) {
@@ -121,15 +134,23 @@ export class WorkerPool {
           await this.sleep(1_000);
           continue;
         }
+        this.lastClaimEmpty = claimed.length === 0;
         await this.dispatch(claimed);
       }
-      if (claimed.length < wanted || free <= 0) await this.sleep(this.pollMs);
+      if (claimed.length < wanted || wanted === 0) await this.sleep(this.pollMs);
     }
+  }
+
+  /** Claim when a good share of the slots is free (batches, not one row per finished send). */
+  private claimWorthIt(): boolean {
+    // Waiting deliveries do not hold sending slots (a dead destination must not starve the
+    // others), but they are capped too: no more of them than slots.
+    const free = Math.min(this.options.concurrency - this.inFlight, this.options.concurrency - this.waitingCount);
+    return free > 0 && (this.inFlight === 0 || free >= Math.max(1, Math.floor(this.options.concurrency / 4)));
   }
 
   private async dispatch(claimed: ClaimedDelivery[]): Promise<void> {
     const now = this.now();
-    const busy: number[] = [];
     const abandoned: number[] = [];
     const postponed = new Map<number, number[]>();
     for (const delivery of claimed) {
@@ -145,19 +166,38 @@ export class WorkerPool {
       }
       const host = destinationOf(job);
       this.rememberHost(host, job.hookId);
-      if ((this.sendsByHost.get(host) ?? 0) >= this.options.perHostConcurrency) {
-        busy.push(job.deliveryId);
+      if ((this.sendsByHost.get(host) ?? 0) < this.options.perHostConcurrency) {
+        this.run(delivery, host);
         continue;
       }
-      this.run(delivery, host);
+      const queue = this.waiting.get(host) ?? [];
+      if (queue.length === 0) this.waiting.set(host, queue);
+      queue.push({ delivery, since: Date.now() });
+      this.waitingCount++;
+      this.schedule(() => void this.releaseStale(), QUEUE_WAIT);
     }
     const { store } = this.options;
-    // Busy destinations: give the rows back at once; their hooks are excluded while the host is full.
     await Promise.all([
-      store.release(this.owner, busy, now),
       store.abandon(this.owner, abandoned, now),
       ...[...postponed].map(([until, ids]) => store.release(this.owner, ids, new Date(until))),
     ]).catch((error: unknown) => this.options.logger.error({ err: error }, 'could not release deliveries; their leases will expire'));
+  }
+
+  /** Gives back deliveries that waited too long for their destination; their hooks stay excluded while it is full. */
+  private async releaseStale(): Promise<void> {
+    const cutoff = Date.now() - QUEUE_WAIT;
+    const stale: number[] = [];
+    for (const [host, queue] of this.waiting) {
+      while (queue.length > 0 && queue[0]!.since <= cutoff) {
+        stale.push(queue.shift()!.delivery.job.deliveryId);
+        this.waitingCount--;
+      }
+      if (queue.length === 0) this.waiting.delete(host);
+    }
+    if (stale.length === 0) return;
+    this.wake();
+    await this.options.store.release(this.owner, stale, this.now())
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'could not release deliveries; their leases will expire'));
   }
 
   private run(delivery: ClaimedDelivery, host: string): void {
@@ -174,15 +214,31 @@ export class WorkerPool {
       .finally(() => {
         this.inFlight--;
         if (this.inFlight === 0) this.drained?.();
-        this.wake();
+        // After a claim that found nothing, only news (a publish, a free destination, the poll)
+        // is worth another one; otherwise every finished send would cost an empty query.
+        if (!this.lastClaimEmpty && this.claimWorthIt()) this.wake();
       });
   }
 
+  /** A send finished: the next delivery waiting for this destination takes its slot. */
   private hostDone(host: string): void {
     const left = (this.sendsByHost.get(host) ?? 1) - 1;
     if (left > 0) this.sendsByHost.set(host, left);
     else this.sendsByHost.delete(host);
-    this.wake();
+    const queue = this.waiting.get(host);
+    const next = queue?.shift();
+    if (queue && queue.length === 0) this.waiting.delete(host);
+    if (!next) {
+      // A slot at this destination is free and nothing here waits for it: its hooks may be claimed.
+      this.wake();
+    } else if (this.running) {
+      this.waitingCount--;
+      this.run(next.delivery, host);
+    } else {
+      // Stopping: leave it queued; releaseAll gives it back.
+      queue?.unshift(next);
+      this.waiting.set(host, queue!);
+    }
   }
 
   private rememberHost(host: string, hookId: number): void {
@@ -204,8 +260,19 @@ export class WorkerPool {
   private record(attempt: AttemptToRecord): Promise<void> {
     return new Promise<void>((resolve) => {
       this.toRecord.push({ attempt, done: resolve });
-      this.recording ??= this.flushRecords().finally(() => (this.recording = undefined));
+      this.ensureRecording();
     });
+  }
+
+  private ensureRecording(): void {
+    if (this.recording || this.toRecord.length === 0) return;
+    // A few milliseconds of gathering turn a burst of finished sends into one transaction.
+    this.recording = new Promise<void>((resolve) => setTimeout(resolve, RECORD_GATHER_MS))
+      .then(() => this.flushRecords())
+      .finally(() => {
+        this.recording = undefined;
+        this.ensureRecording();
+      });
   }
 
   private async flushRecords(): Promise<void> {
@@ -246,18 +313,20 @@ export class WorkerPool {
     this.timers.add(timer);
   }
 
+  /** Waits `ms`, or less if woken; a wake that came while busy ends the next sleep at once. */
   private sleep(ms: number): Promise<void> {
-    if (this.wakePending || !this.running) return Promise.resolve();
+    if (this.wakePending || !this.running) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
         this.wakeUp = undefined;
-        done();
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
     });
   }
 }
