@@ -67,7 +67,8 @@ const anyText = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'graphe
 /** Values that are plausible for some field, and values that are wrong in every way. */
 const fieldValue = fc.oneof(
   fc.constantFrom('build_repo', 'image_repo', 'job', 'build:complete', 'image:push', 'job:succeed', 'job:fail', 'push', 'project_create',
-    'https://example.com/hook', 'http://example.com/{key}', 'ftp://x', 'wildcard', 'regex', 'all_branches', '(a+)+$', 'main', 'yes', 'true',
+    // Loopback with nothing listening: hook tests fail fast and no request ever leaves the machine.
+    'http://127.0.0.1:9/hook', 'http://127.0.0.1:9/{key}', 'ftp://x', 'wildcard', 'regex', 'all_branches', '(a+)+$', 'main', 'yes', 'true',
     'false', '0', '-1', 'abc', 'alice/app', 'root/app', '42', '', '\u0000', '构建钩子 🚀', '\ud800'),
   fc.constantFrom(['build:complete'], ['build:complete', 'build:complete'], ['job:fail', 'image:push'], [], [1], {}, { a: [1] }),
   fc.boolean(), fc.integer(), fc.double(), fc.constant(null), anyText,
@@ -97,8 +98,8 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
     userToken = (await createUser(t.app, 'alice')).token;
     const hooks = t.app.services.hooks;
     for (let i = 0; i < 5; i += 1) {
-      knownIds.push((await hooks.create(t.admin, { kind: 'SYSTEM', url: `https://example.com/s${i}` })).id);
-      knownIds.push((await hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: `alice/app${i}`, events: ['build:complete'], url: `https://example.com/v${i}` })).id);
+      knownIds.push((await hooks.create(t.admin, { kind: 'SYSTEM', url: `http://127.0.0.1:9/s${i}` })).id);
+      knownIds.push((await hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: `alice/app${i}`, events: ['build:complete'], url: `http://127.0.0.1:9/v${i}` })).id);
     }
     await hooks.setUrlVariable(t.admin, knownIds[0]!, 'key', 'value');
     pool = new Pool(t.url, { connections: 8, pipelining: 1 });
