@@ -89,7 +89,7 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+    if (Number.isInteger(owner) && owner !== process.pid && (await isAlive(owner))) {
       throw new DataDirInUseError(
         `the data directory ${dataDir} is in use by another Hookgate process (pid ${owner}); ` +
           'embedded PGlite allows one process per directory: set DATABASE_URL to a PostgreSQL server to run several',
@@ -100,13 +100,19 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   return () => rm(lockPath, { force: true });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` is a running process. A zombie (killed, not yet reaped) holds nothing: it is dead. */
+async function isAlive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // Linux: a SIGKILLed process stays visible until its parent reaps it, and in a container whose
+  // init never reaps, that is forever. /proc tells zombies apart; elsewhere kill(0) is all we have.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return true;
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
