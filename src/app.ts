@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { databaseTarget, openDatabase, type Database, type DatabaseTarget } from './db/database';
 import { migrateDatabase } from './db/migrate';
+import { HookCache } from './domain/hook-cache';
+import type { HookRecord } from './domain/hooks';
 import { createServices, type Services } from './domain/services';
 import { DeliveryEngine } from './delivery/engine';
 import { SsrfGuard } from './delivery/ssrf';
@@ -32,21 +34,23 @@ export interface AppOptions {
 }
 
 export async function createApp(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), options: AppOptions = {}): Promise<App> {
-  const db = await openDatabase(options.databaseTarget ?? databaseTarget(config));
+  const db = await openDatabase(options.databaseTarget ?? databaseTarget(config), logger);
   try {
     const applied = await migrateDatabase(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
     const guard = new SsrfGuard({ allowLocalRequests: config.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: config.HOOKGATE_OUTBOUND_ALLOWLIST });
     let engine: DeliveryEngine | undefined;
+    const hookCache = await HookCache.listening<HookRecord>(db.notifications);
     const services = createServices(db.prisma, {
       urlPolicy: guard,
+      hookCache,
       deliveries: (hooks) => (engine = new DeliveryEngine({
         prisma: db.prisma,
         hooks,
         guard,
         settings: config,
         logger,
-        listenUrl: db.kind === 'postgres' ? config.DATABASE_URL ?? null : null,
+        notifications: db.kind === 'postgres' ? db.notifications : null,
         exclusiveDatabase: db.kind === 'pglite',
       })),
     });
@@ -57,7 +61,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const handlers: NodeHandler[] = [graphql.handler, ...restRoutes(services)];
     const server = createHttpServer({
       logger,
-      metrics: createMetrics(),
+      metrics: createMetrics({ hookCache: () => hookCache.stats() }),
       checkHealth: async () => {
         await db.prisma.$queryRaw`SELECT 1`;
       },

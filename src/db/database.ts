@@ -8,6 +8,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { createLogger, type Logger } from '../logger';
+import { PGliteNotifications, PostgresNotifications, type Notifications } from './notifications';
 
 export type DatabaseTarget =
   /** `template`: a `dumpDataDir()` archive to start an in-memory database from (tests). */
@@ -29,13 +31,15 @@ export interface Database {
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** The embedded engine, when this is PGlite. */
   readonly pglite?: PGlite;
+  /** LISTEN/NOTIFY on this database (a connection of its own on PostgreSQL, opened on first use). */
+  readonly notifications: Notifications;
   /** Runs `fn` holding a database-wide lock (an advisory lock on PostgreSQL). */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  return target.kind === 'pglite' ? openPGlite(target.dataDir, target.template) : openPostgres(target.url, target.poolSize);
+export async function openDatabase(target: DatabaseTarget, logger: Logger = createLogger('silent')): Promise<Database> {
+  return target.kind === 'pglite' ? openPGlite(target.dataDir, target.template) : openPostgres(target.url, target.poolSize, logger);
 }
 
 async function openPGlite(dataDir: string | null, template?: Blob): Promise<Database> {
@@ -54,6 +58,7 @@ async function openPGlite(dataDir: string | null, template?: Blob): Promise<Data
   }
   const adapterFactory = new PrismaPGlite(pglite);
   const prisma = new PrismaClient({ adapter: adapterFactory });
+  const notifications = new PGliteNotifications(pglite);
   // One process owns a PGlite data directory, so an in-process mutex is a database-wide lock.
   let tail: Promise<unknown> = Promise.resolve();
   return {
@@ -61,12 +66,14 @@ async function openPGlite(dataDir: string | null, template?: Blob): Promise<Data
     prisma,
     pglite,
     adapterFactory,
+    notifications,
     withLock<T>(_key: number, fn: () => Promise<T>) {
       const run = tail.then(fn, fn);
       tail = run.catch(() => undefined);
       return run;
     },
     async close() {
+      await notifications.close();
       await prisma.$disconnect();
       await pglite.close();
       await unlock();
@@ -115,16 +122,48 @@ async function isAlive(pid: number): Promise<boolean> {
   return state !== 'Z' && state !== 'X';
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+type PgAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
+
+/**
+ * adapter-pg runs a script by splitting it at every `;`, which cuts `$$ … $$` function bodies
+ * (our triggers) apart. PostgreSQL's simple query protocol takes a whole script as written and runs
+ * it atomically, as the native schema engine does; migrations go through here.
+ */
+class WholeScriptPg extends PrismaPg {
+  override async connect(): Promise<PgAdapter> {
+    return runScriptsWhole(await super.connect());
+  }
+
+  override async connectToShadowDb(): Promise<PgAdapter> {
+    return runScriptsWhole(await super.connectToShadowDb());
+  }
+}
+
+function runScriptsWhole(adapter: PgAdapter): PgAdapter {
+  // `client` and `onError` are the adapter's own (protected): same connection, same error mapping.
+  const internals = adapter as unknown as { client: pg.Pool; onError(error: unknown): never };
+  adapter.executeScript = async (script: string) => {
+    try {
+      await internals.client.query(script);
+    } catch (error) {
+      internals.onError(error);
+    }
+  };
+  return adapter;
+}
+
+async function openPostgres(url: string, poolSize: number, logger: Logger): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const adapterFactory = new PrismaPg(pool);
+  const adapterFactory = new WholeScriptPg(pool);
   const prisma = new PrismaClient({ adapter: adapterFactory });
+  const notifications = new PostgresNotifications(url, logger);
   return {
     kind: 'postgres',
     prisma,
     adapterFactory,
+    notifications,
     async withLock<T>(key: number, fn: () => Promise<T>) {
       const client = await pool.connect();
       try {
@@ -139,6 +178,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       }
     },
     async close() {
+      await notifications.close();
       await prisma.$disconnect();
       await pool.end();
     },

@@ -3,6 +3,7 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { HookKind } from '../generated/prisma/enums';
 import type { Config } from '../config';
+import type { Notifications } from '../db/notifications';
 import { canAccessHook, requireAdmin, type Actor } from '../domain/actor';
 import type {
   DeliveryOperations, DeliveryUpdate, DeliveryWithAttempts, PublishEventInput, PublishResult,
@@ -29,8 +30,8 @@ export interface DeliveryEngineOptions {
   hooks: HookService;
   settings: DeliverySettings;
   logger: Logger;
-  /** PostgreSQL URL for LISTEN/NOTIFY; null (PGlite) keeps notifications in this process. */
-  listenUrl: string | null;
+  /** Cross-process LISTEN/NOTIFY (PostgreSQL); null (PGlite) keeps notifications in this process. */
+  notifications: Notifications | null;
   /** The guard that also checks URLs when hooks are saved; one per app so both agree. */
   guard?: SsrfGuard;
   /** PGlite: this process owns the database, so leases found at start-up are orphans. */
@@ -61,7 +62,7 @@ export class DeliveryEngine implements DeliveryOperations {
     const { settings, logger } = options;
     this.now = options.now ?? (() => new Date());
     this.guard = options.guard ?? new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
-    this.events = new DeliveryEvents(options.listenUrl, logger);
+    this.events = new DeliveryEvents(options.notifications);
     this.store = new DeliveryStore(options.prisma, this.events, settings.HOOKGATE_RETRY_SCHEDULE, logger);
     this.sender = new Sender({
       guard: this.guard,
@@ -99,7 +100,6 @@ export class DeliveryEngine implements DeliveryOperations {
   async stop(): Promise<void> {
     await this.pool.stop(this.options.settings.HOOKGATE_SHUTDOWN_GRACE);
     await this.sender.close();
-    await this.events.close();
   }
 
   async publish(actor: Actor, input: PublishEventInput): Promise<PublishResult> {

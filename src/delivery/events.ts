@@ -1,11 +1,11 @@
 // Delivery state changes and "work is due" signals, across every process sharing the database:
-// PostgreSQL LISTEN/NOTIFY on a dedicated connection, or in-process only for PGlite (one process).
+// PostgreSQL LISTEN/NOTIFY (the process's shared notification connection), or in-process only for
+// PGlite (one process).
 // Redis is not used even when REDIS_URL is set: NOTIFY already reaches every process on one
 // PostgreSQL, and no Redis client is a dependency yet.
 import { EventEmitter, on } from 'node:events';
-import pg from 'pg';
 import { Prisma } from '../generated/prisma/client';
-import type { Logger } from '../logger';
+import type { Notifications } from '../db/notifications';
 import type { DeliveryUpdate } from '../domain/delivery-operations';
 
 const UPDATES_CHANNEL = 'hookgate_delivery_updates';
@@ -26,22 +26,24 @@ export interface NotifyStatement {
 
 export class DeliveryEvents {
   private readonly emitter = new EventEmitter();
-  private client: pg.Client | null = null;
-  private closed = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
 
-  /** `listenUrl` is the PostgreSQL URL; null for PGlite, where everything stays in this process. */
-  constructor(private readonly listenUrl: string | null, private readonly logger: Logger) {
+  /** `notifications` reach every process on one PostgreSQL; null for PGlite, where everything stays in this process. */
+  constructor(private readonly notifications: Notifications | null) {
     this.emitter.setMaxListeners(0);
   }
 
   get crossProcess(): boolean {
-    return this.listenUrl !== null;
+    return this.notifications !== null;
   }
 
   async start(): Promise<void> {
-    if (!this.listenUrl) return;
-    await this.connect();
+    if (!this.notifications) return;
+    await this.notifications.listen(UPDATES_CHANNEL, (payload) => {
+      if (payload) this.deliver(parseUpdates(payload), false);
+    });
+    await this.notifications.listen(DUE_CHANNEL, () => this.deliver([], true));
+    // Signals missed while the connection was down: the workers look for due work at once.
+    this.notifications.onGap(() => this.deliver([], true));
   }
 
   /**
@@ -49,7 +51,7 @@ export class DeliveryEvents {
    * of it exactly when it commits. Empty for PGlite: call `emitLocal` after the commit instead.
    */
   notifyStatements(updates: readonly DeliveryUpdate[], due: boolean): NotifyStatement[] {
-    if (!this.listenUrl) return [];
+    if (!this.notifications) return [];
     const statements: NotifyStatement[] = [];
     for (let start = 0; start < updates.length; start += UPDATES_PER_NOTIFY) {
       const payload = updates.slice(start, start + UPDATES_PER_NOTIFY).map((u) => `${u.deliveryId}:${u.hookId}`).join(',');
@@ -61,7 +63,7 @@ export class DeliveryEvents {
 
   /** After a commit: tells this process's listeners (PostgreSQL's do hear it through NOTIFY). */
   emitLocal(updates: readonly DeliveryUpdate[], due: boolean): void {
-    if (this.listenUrl) return;
+    if (this.notifications) return;
     this.deliver(updates, due);
   }
 
@@ -84,53 +86,9 @@ export class DeliveryEvents {
     };
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.reconnectTimer);
-    const client = this.client;
-    this.client = null;
-    await client?.end().catch(() => {});
-  }
-
   private deliver(updates: readonly DeliveryUpdate[], due: boolean): void {
     for (const update of updates) this.emitter.emit('update', update);
     if (due) this.emitter.emit('due');
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.listenUrl! });
-    client.on('notification', (message) => {
-      if (message.channel === DUE_CHANNEL) this.deliver([], true);
-      else if (message.channel === UPDATES_CHANNEL && message.payload) this.deliver(parseUpdates(message.payload), false);
-    });
-    // A lost connection is replaced; updates sent meanwhile are missed, the worker pool's polling is not.
-    client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'delivery notification connection lost; reconnecting');
-      this.scheduleReconnect(client);
-    });
-    client.on('end', () => this.scheduleReconnect(client));
-    await client.connect();
-    await client.query(`LISTEN ${UPDATES_CHANNEL}`);
-    await client.query(`LISTEN ${DUE_CHANNEL}`);
-    if (this.closed) {
-      await client.end();
-      return;
-    }
-    this.client = client;
-  }
-
-  private scheduleReconnect(client: pg.Client): void {
-    if (this.closed || this.client !== client) return;
-    this.client = null;
-    client.end().catch(() => {});
-    this.reconnectTimer = setTimeout(() => {
-      this.connect().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'could not reconnect the delivery notification connection');
-        this.client = client;
-        this.scheduleReconnect(client);
-      });
-    }, 1_000);
-    this.reconnectTimer.unref();
   }
 }
 

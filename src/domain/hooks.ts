@@ -3,6 +3,7 @@ import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { BranchFilterStrategy, HookKind, SubjectType } from '../generated/prisma/enums';
 import { canAccessHook, requireAdmin, type Actor } from './actor';
+import type { HookCache } from './hook-cache';
 import { ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from './errors';
 import {
   DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
@@ -65,7 +66,14 @@ export class HookService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly urlPolicy: UrlPolicy = allowAllUrls,
+    /** Shared copies: whatever `get` returns is never to be mutated. */
+    private readonly cache: HookCache<HookRecord> | null = null,
   ) {}
+
+  /** Hooks held in memory by `get` (see hook-cache.ts). */
+  get cacheSize(): number {
+    return this.cache?.size ?? 0;
+  }
 
   /** Prisma filter for the hooks an actor may see; GraphQL connections build on it too. */
   visibleWhere(actor: Actor): Prisma.HookWhereInput {
@@ -92,10 +100,20 @@ export class HookService {
 
   /** One hook the actor may see. `kind` narrows it to one dialect's hooks (REST routes). */
   async get(actor: Actor, id: number, kind?: HookKind): Promise<HookRecord> {
+    return this.find(actor, id, kind, true);
+  }
+
+  /**
+   * `cached`: reads may come from the hook cache; changes always start from the stored row, so a
+   * write never builds on a copy another process has just made stale.
+   */
+  private async find(actor: Actor, id: number, kind: HookKind | undefined, cached: boolean): Promise<HookRecord> {
     if (kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
-    const hook = Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647
-      ? await this.prisma.hook.findUnique({ where: { id }, include: hookInclude })
-      : null;
+    let hook: HookRecord | null = null;
+    if (Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647) {
+      const load = () => this.prisma.hook.findUnique({ where: { id }, include: hookInclude });
+      hook = cached && this.cache ? await this.cache.get(id, load) : await load();
+    }
     if (!hook || (kind && hook.kind !== kind) || !canAccessHook(actor, hook)) throw new NotFoundError('Hook');
     return hook;
   }
@@ -131,7 +149,7 @@ export class HookService {
   }
 
   async update(actor: Actor, id: number, patch: UpdateHookInput, kind?: HookKind): Promise<HookRecord> {
-    const current = await this.get(actor, id, kind);
+    const current = await this.find(actor, id, kind, false);
     const issues: FieldIssue[] = [];
     if (patch.kind !== undefined && patch.kind !== current.kind) issues.push({ field: 'kind', message: 'cannot be changed' });
     if (patch.subjectType !== undefined && patch.subjectType !== current.subjectType) issues.push({ field: 'subjectType', message: 'cannot be changed' });
@@ -146,21 +164,25 @@ export class HookService {
       return await this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
     } catch (error) {
       throw goneHook(error);
+    } finally {
+      this.changed(id);
     }
   }
 
   async delete(actor: Actor, id: number, kind?: HookKind): Promise<HookRecord> {
-    const hook = await this.get(actor, id, kind);
+    const hook = await this.find(actor, id, kind, false);
     try {
       await this.prisma.hook.delete({ where: { id } });
     } catch (error) {
       throw goneHook(error);
+    } finally {
+      this.changed(id);
     }
     return hook;
   }
 
   async setUrlVariable(actor: Actor, hookId: number, key: string, value: string, kind?: HookKind): Promise<HookRecord> {
-    await this.get(actor, hookId, kind);
+    await this.find(actor, hookId, kind, false);
     if (!checkUrlVariableKey(key)) throw ValidationError.of('key', 'must start with letters, then digits, then groups of letters or digits joined by ".", "_" or "-" (at most 255 characters)');
     if (!checkUrlVariableValue(value)) throw ValidationError.of('value', `must be 1 to ${LIMITS.urlVariableValueLength} characters`);
     await this.prisma.$transaction(async (tx) => {
@@ -173,17 +195,25 @@ export class HookService {
         throw ValidationError.of('urlVariables', `a hook can have at most ${LIMITS.urlVariablesPerHook} URL variables`);
       }
       await tx.urlVariable.upsert({ where: { hookId_key: { hookId, key } }, create: { hookId, key, value }, update: { value } });
-    });
+    }).finally(() => this.changed(hookId));
     return this.get(actor, hookId, kind);
   }
 
   async deleteUrlVariable(actor: Actor, hookId: number, key: string, kind?: HookKind): Promise<HookRecord> {
-    await this.get(actor, hookId, kind);
+    await this.find(actor, hookId, kind, false);
     // A key that could never be set is not set (and a NUL in it would upset PostgreSQL).
     if (!checkUrlVariableKey(key)) throw new NotFoundError('URL variable');
-    const { count } = await this.prisma.urlVariable.deleteMany({ where: { hookId, key } });
+    const { count } = await this.prisma.urlVariable.deleteMany({ where: { hookId, key } }).finally(() => this.changed(hookId));
     if (count === 0) throw new NotFoundError('URL variable');
     return this.get(actor, hookId, kind);
+  }
+
+  /**
+   * Read-your-writes in this process: the database's notification of the change reaches this
+   * process too, but possibly after our answer, so the cached copy goes now.
+   */
+  private changed(id: number): void {
+    this.cache?.invalidate(id);
   }
 
   /** Applies `input` on top of `base`, checks every rule, and returns the state to store. */

@@ -1,7 +1,8 @@
 // The domain's front door: every transport (GraphQL, REST) and the delivery engine call these.
 import type { PrismaClient } from '../generated/prisma/client';
 import type { DeliveryOperations } from './delivery-operations';
-import { HookService, allowAllUrls, type UrlPolicy } from './hooks';
+import type { HookCache } from './hook-cache';
+import { HookService, allowAllUrls, type HookRecord, type UrlPolicy } from './hooks';
 import { UserService } from './users';
 
 export interface Services {
@@ -12,12 +13,14 @@ export interface Services {
 
 export interface ServiceOptions {
   urlPolicy?: UrlPolicy;
+  /** Keeps hooks read by id in memory until the database announces a change (see hook-cache.ts). */
+  hookCache?: HookCache<HookRecord>;
   /** Builds the delivery engine (src/delivery); it needs the hook service for access checks. */
   deliveries?: (hooks: HookService) => DeliveryOperations;
 }
 
 export function createServices(prisma: PrismaClient, options: ServiceOptions = {}): Services {
-  const hooks = new HookService(prisma, options.urlPolicy ?? allowAllUrls);
+  const hooks = new HookService(prisma, options.urlPolicy ?? allowAllUrls, options.hookCache ?? null);
   return {
     users: new UserService(prisma),
     hooks,

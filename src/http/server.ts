@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger';
 import { routeLabel, type HttpMetrics } from './metrics';
+import { sendJson } from './respond';
 
 /** A mounted handler; `false` means "not mine" so the next one is tried. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
@@ -65,10 +66,4 @@ function healthAndMetrics(options: ServerOptions): NodeHandler {
     }
     return false;
   };
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }

@@ -105,10 +105,20 @@ export function parseId(segment: string): number | null {
   return id >= 1 && id <= MAX_ID ? id : null;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+export { sendJson, sendJsonText } from '../http/respond';
+
+/**
+ * `present` as JSON text, remembered per record. Records from the hook cache are shared and never
+ * mutated (a changed hook is read again as a new record), so a hook read a thousand times is
+ * presented and serialised once.
+ */
+export function memoizedJson<R extends object>(present: (record: R) => unknown): (record: R) => string {
+  const texts = new WeakMap<R, string>();
+  return (record) => {
+    let text = texts.get(record);
+    if (text === undefined) texts.set(record, (text = JSON.stringify(present(record))));
+    return text;
+  };
 }
 
 export function sendEmpty(res: ServerResponse, status = 204): void {

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requireAdmin, type Actor } from '../domain/actor';
 import type { NodeHandler } from '../http/server';
-import { authorizationToken, parseId, readMergedParams, sendEmpty, sendJson, splitUrl } from './http';
+import { authorizationToken, memoizedJson, parseId, readMergedParams, sendEmpty, sendJson, sendJsonText, splitUrl } from './http';
 import { methodNotAllowed, runRoute, type RestDependencies } from './routes';
 import * as system from './system-presenter';
 
@@ -11,6 +11,7 @@ const PREFIXES = ['/api/v4/hooks', '/hooks'];
 const notAllowedBody = { message: '405 Method Not Allowed' };
 const presentHookError = (error: unknown) => system.presentError(error, 'hook');
 const presentVariableError = (error: unknown) => system.presentError(error, 'url_variable');
+const hookJson = memoizedJson(system.presentHook);
 
 function privateToken(req: IncomingMessage): string | null {
   const header = req.headers['private-token'];
@@ -57,7 +58,7 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
       }
       if (id === null) return sendJson(res, 404, system.notFound().body);
       if (req.method === 'GET') {
-        sendJson(res, 200, system.presentHook(await hooks.get(actor, id, 'SYSTEM')));
+        sendJsonText(res, 200, hookJson(await hooks.get(actor, id, 'SYSTEM')));
       } else if (req.method === 'DELETE') {
         await hooks.delete(actor, id, 'SYSTEM');
         sendEmpty(res);

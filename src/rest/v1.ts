@@ -2,13 +2,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Actor } from '../domain/actor';
 import type { NodeHandler } from '../http/server';
-import { authorizationToken, parseId, readJsonBody, sendEmpty, sendJson, splitUrl } from './http';
+import { authorizationToken, memoizedJson, parseId, readJsonBody, sendEmpty, sendJson, sendJsonText, splitUrl } from './http';
 import { methodNotAllowed, runRoute, type RestDependencies } from './routes';
 import * as v1 from './v1-presenter';
 
 const HOOKS = '/v1/hooks';
 const EVENTS = '/v1/events';
 
+const hookJson = memoizedJson(v1.presentHook);
 const notAllowedBody = { errors: [{ code: 'method_not_allowed', message: 'This method is not allowed on this resource' }] };
 
 export function v1Routes(deps: RestDependencies): NodeHandler {
@@ -34,7 +35,7 @@ export function v1Routes(deps: RestDependencies): NodeHandler {
       const id = parseId(idSegment);
       if (id === null) return sendJson(res, 404, v1.notFound().body);
       if (req.method === 'GET') {
-        sendJson(res, 200, v1.presentHook(await hooks.get(actor, id, 'SUBJECT')));
+        sendJsonText(res, 200, hookJson(await hooks.get(actor, id, 'SUBJECT')));
       } else if (req.method === 'PUT') {
         const patch = v1.parseUpdate(await readJsonBody(req));
         sendJson(res, 200, v1.presentHook(await hooks.update(actor, id, patch, 'SUBJECT')));

@@ -23,7 +23,7 @@ async function seed(target: DatabaseTarget, url: string): Promise<void> {
     await migrateDatabase(db);
     const config = loadConfig({ HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', HOOKGATE_DELIVERY_CONCURRENCY: '0' });
     const services = createServices(db.prisma, {
-      deliveries: (hooks) => new DeliveryEngine({ prisma: db.prisma, hooks, settings: config, logger: createLogger('silent'), listenUrl: null, exclusiveDatabase: false }),
+      deliveries: (hooks) => new DeliveryEngine({ prisma: db.prisma, hooks, settings: config, logger: createLogger('silent'), notifications: null, exclusiveDatabase: false }),
     });
     const admin = await services.users.bootstrapAdmin(ADMIN_TOKEN).then(() => services.users.authenticate(ADMIN_TOKEN));
     const hook = await services.hooks.create(admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: 'crash', events: ['job:succeed'], url, secret: 'crash-secret' });
