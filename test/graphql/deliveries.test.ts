@@ -81,6 +81,32 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
     expect(failed).toEqual({ totalCount: 1, nodes: [{ status: 'FAILED' }] });
   });
 
+  it('pages through a hook\'s deliveries forwards and backwards with cursors', async () => {
+    const query = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+      hook(id: $id) { deliveries(first: $first, after: $after, last: $last, before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { status } } } } }`;
+    const id = encodeGlobalID('Hook', aliceHookId);
+    const page = async (variables: Record<string, unknown>) => {
+      const res = await graphql(t.url, query, { id, ...variables });
+      expect(res.errors).toBeUndefined();
+      return res.data!.hook.deliveries;
+    };
+    const first = await page({ first: 2 });
+    expect(first.totalCount).toBe(3);
+    expect(first.edges.map((e: { node: { status: string } }) => e.node.status)).toEqual(['RETRYING', 'FAILED']);
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, endCursor: first.edges[1].cursor });
+    const second = await page({ first: 2, after: first.pageInfo.endCursor });
+    expect(second.edges.map((e: { node: { status: string } }) => e.node.status)).toEqual(['SUCCEEDED']);
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    const back = await page({ last: 2, before: second.edges[0].cursor });
+    expect(back.edges.map((e: { node: { status: string } }) => e.node.status)).toEqual(['RETRYING', 'FAILED']);
+    const newest = await page({ last: 1 });
+    expect(newest.edges.map((e: { node: { status: string } }) => e.node.status)).toEqual(['SUCCEEDED']);
+    const bad = await graphql(t.url, query, { id, first: 1, after: 'not-a-cursor' });
+    expect(bad.errors?.[0]?.message).toMatch(/Invalid cursor/);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
   it('reads one delivery by id or node, only when its hook is visible', async () => {
     const own = await t.app.db.prisma.delivery.findFirstOrThrow({ where: { hookId: aliceHookId } });
     const system = await t.app.db.prisma.delivery.findFirstOrThrow({ where: { hookId: rootHookId } });

@@ -19,9 +19,10 @@ function deliveryEngine(context: GraphQLContext): DeliveryOperations {
   return context.services.deliveries;
 }
 
-// The event's name and payload live on the event row; both fields select them the same way so
-// Pothos merges them into one relation load.
-const eventSelection = { event: { select: { name: true, payload: true } } } as const;
+// The event's name and payload live on the event row; Pothos merges the two selections into one
+// relation load when both are asked for, and a page of names never loads the payloads.
+const eventName = { event: { select: { name: true } } } as const;
+const eventPayload = { event: { select: { payload: true } } } as const;
 
 export const Delivery = builder.prismaNode('Delivery', {
   id: { field: 'id' },
@@ -34,9 +35,9 @@ export const Delivery = builder.prismaNode('Delivery', {
     databaseId: t.exposeInt('id'),
     webhookId: t.exposeString('uuid', { description: 'The `webhook-id` header, the same on every attempt.' }),
     hook: t.relation('hook'),
-    event: t.string({ select: eventSelection, resolve: (delivery) => delivery.event.name }),
+    event: t.string({ select: eventName, resolve: (delivery) => delivery.event.name }),
     status: t.expose('status', { type: DeliveryStatusEnum }),
-    payload: t.field({ type: 'JSON', select: eventSelection, resolve: (delivery) => delivery.event.payload }),
+    payload: t.field({ type: 'JSON', select: eventPayload, resolve: (delivery) => delivery.event.payload }),
     attemptCount: t.exposeInt('attemptCount'),
     nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -45,6 +46,8 @@ export const Delivery = builder.prismaNode('Delivery', {
 });
 
 builder.prismaObject('DeliveryAttempt', {
+  // Select mode: only the columns asked for (a response body is up to 64 KiB).
+  select: { id: true },
   fields: (t) => ({
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     durationMs: t.exposeInt('durationMs'),

@@ -5,7 +5,8 @@ import type { CreateHookInput as DomainCreateHookInput, HookRecord, UpdateHookIn
 import { UserError, builder, pageComplexity, type BuilderTypes, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
 import { decodeId, tryDecodeId } from '../errors';
-import { DeliveryConnection } from './delivery';
+import { hookDeliveries } from '../hook-deliveries';
+import { Delivery, DeliveryConnection } from './delivery';
 import { BranchFilterStrategyEnum, DeliveryStatusEnum, HookKindEnum, SubjectTypeEnum } from './enums';
 
 
@@ -55,15 +56,13 @@ export const Hook = builder.prismaNode('Hook', {
     createdBy: t.relation('createdBy', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    deliveries: t.relatedConnection(
-      'deliveries',
+    deliveries: t.connection(
       {
-        cursor: 'id',
+        type: Delivery,
         description: 'Newest first.',
         args: { status: t.arg({ type: DeliveryStatusEnum, required: false }) },
-        query: (args) => ({ where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' } }),
-        totalCount: true,
         complexity: pageComplexity,
+        resolve: (hook, args, context, info) => hookDeliveries(context, info, hook.id, args),
       },
       DeliveryConnection,
     ),
