@@ -1,6 +1,6 @@
 // Publishing: an event and one delivery per matching hook, written in one transaction (the
 // outbox), so an accepted event is never lost even if the process dies before delivering it.
-import type { PrismaClient } from '../generated/prisma/client';
+import type { Delivery, Event, PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { BranchFilterStrategy, SubjectType } from '../generated/prisma/enums';
 import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
@@ -73,56 +73,101 @@ export function validateEvent(input: PublishEventInput): ValidEvent {
   return { name, subjectType, subject, ref, payload };
 }
 
-export interface CandidateHook {
-  id: number;
-  alertStatus: 'EXECUTABLE' | 'TEMPORARILY_DISABLED' | 'DISABLED';
-  disabledUntil: Date | null;
-  pushEventsBranchFilter: string | null;
-  branchFilterStrategy: BranchFilterStrategy;
-}
+/** The delivery columns under Prisma's field names, so rows come back shaped like `Delivery`. */
+const DELIVERY_COLUMNS = Prisma.raw(`id, uuid::text AS uuid, event_id AS "eventId", hook_id AS "hookId", status::text AS status,
+  attempt_count AS "attemptCount", next_attempt_at AS "nextAttemptAt", lease_owner AS "leaseOwner",
+  lease_expires_at AS "leaseExpiresAt", created_at AS "createdAt", updated_at AS "updatedAt"`);
 
-/** Hooks that may receive this event, before alert status and branch filters (see `accepts`). */
-export function candidateWhere(event: ValidEvent): Prisma.HookWhereInput {
-  if (event.subjectType) {
-    return { kind: 'SUBJECT', isActive: true, subjectType: event.subjectType, subject: event.subject, events: { has: event.name } };
-  }
-  // Flagged events need the flag; every other system event goes to every active system hook.
-  return { kind: 'SYSTEM', isActive: true, ...(FLAGGED_SYSTEM_EVENTS.includes(event.name) ? { events: { has: event.name } } : {}) };
-}
-
-/** The per-hook part of matching: alert status (disabled until a time) and branch filters. */
-export function accepts(hook: CandidateHook, event: ValidEvent, now: Date): boolean {
-  if (hook.alertStatus === 'DISABLED') return false;
-  if (hook.alertStatus === 'TEMPORARILY_DISABLED' && hook.disabledUntil && hook.disabledUntil > now) return false;
-  if (!event.subjectType && BRANCH_FILTERED_EVENTS.has(event.name)) {
-    return branchFilterMatches(hook.branchFilterStrategy, hook.pushEventsBranchFilter, event.ref);
-  }
-  return true;
+interface PublishedRow {
+  event_id: number;
+  event_created_at: Date;
+  delivery: Delivery | null;
 }
 
 export class Outbox {
   constructor(private readonly prisma: PrismaClient, private readonly events: DeliveryEvents) {}
 
+  /**
+   * One statement stores the event and its deliveries (atomic by itself: the outbox needs no
+   * interactive transaction, which costs a round trip per step). Hooks are matched inside it,
+   * except for branch-filtered events, whose filters (globs, RE2) run here first.
+   */
   async publish(event: ValidEvent, now: Date): Promise<PublishResult> {
-    const result = await this.prisma.$transaction(async (tx) => {
-      const stored = await tx.event.create({
-        data: { name: event.name, subjectType: event.subjectType, subject: event.subject, ref: event.ref, payload: event.payload },
-      });
-      const hooks = await tx.hook.findMany({
-        where: candidateWhere(event),
-        select: { id: true, alertStatus: true, disabledUntil: true, pushEventsBranchFilter: true, branchFilterStrategy: true },
-        orderBy: { id: 'asc' },
-      });
-      const matching = hooks.filter((hook) => accepts(hook, event, now));
-      const deliveries = matching.length === 0 ? [] : await tx.delivery.createManyAndReturn({
-        data: matching.map((hook) => ({ eventId: stored.id, hookId: hook.id, nextAttemptAt: now })),
-      });
-      const updates = deliveries.map((delivery) => ({ deliveryId: delivery.id, hookId: delivery.hookId }));
-      const notify = notifySql(this.events.notifyStatements(updates, deliveries.length > 0));
-      if (notify) await tx.$executeRaw(notify);
-      return { event: stored, deliveries: deliveries.sort((a, b) => a.id - b.id) };
-    });
-    this.events.emitLocal(result.deliveries.map((d) => ({ deliveryId: d.id, hookId: d.hookId })), result.deliveries.length > 0);
-    return result;
+    const chosen = branchFiltered(event) ? await this.branchMatches(event, now) : null;
+    const rows = await this.prisma.$queryRaw<PublishedRow[]>`
+      WITH event AS (
+        INSERT INTO events (name, subject_type, subject, ref, payload)
+        VALUES (${event.name}, ${event.subjectType}::subject_type, ${event.subject}, ${event.ref}, ${payloadText(event)}::json)
+        RETURNING id, created_at
+      ), inserted AS (
+        INSERT INTO deliveries (uuid, event_id, hook_id, next_attempt_at, updated_at)
+        SELECT gen_random_uuid(), event.id, h.id, ${now}, ${now}
+        FROM event CROSS JOIN hooks h
+        WHERE ${matchSql(event, now)} ${chosen ? Prisma.sql`AND h.id = ANY(${chosen}::int[])` : Prisma.empty}
+        ORDER BY h.id
+        RETURNING ${DELIVERY_COLUMNS}
+      )
+      SELECT event.id AS event_id, event.created_at AS event_created_at, to_jsonb(inserted) AS delivery
+      FROM event LEFT JOIN inserted ON true
+      ORDER BY inserted.id`;
+    const first = rows[0]!;
+    const deliveries = rows.flatMap((row) => (row.delivery ? [deliveryFromJson(row.delivery)] : []));
+    const updates = deliveries.map((delivery) => ({ deliveryId: delivery.id, hookId: delivery.hookId }));
+    // After the commit: a wake-up call, not part of the record. Missed, the workers' polling finds the work.
+    const notify = notifySql(this.events.notifyStatements(updates, deliveries.length > 0));
+    if (notify) await this.prisma.$executeRaw(notify);
+    this.events.emitLocal(updates, deliveries.length > 0);
+    const stored: Event = {
+      id: first.event_id, name: event.name, subjectType: event.subjectType, subject: event.subject, ref: event.ref,
+      // Validated JSON (parsed from text), so the input type is the stored one.
+      payload: (event.payload === Prisma.JsonNull ? null : event.payload) as Prisma.JsonValue, createdAt: first.event_created_at,
+    };
+    return { event: stored, deliveries };
   }
+
+  /**
+   * Hooks that match this push-like event and whose branch filter takes its ref: the same SQL
+   * match as `publish`, then the filters, which are not SQL (globs, RE2).
+   */
+  private async branchMatches(event: ValidEvent, now: Date): Promise<number[]> {
+    const hooks = await this.prisma.$queryRaw<{ id: number; filter: string | null; strategy: BranchFilterStrategy }[]>`
+      SELECT h.id, h.push_events_branch_filter AS filter, h.branch_filter_strategy::text AS strategy
+      FROM hooks h WHERE ${matchSql(event, now)}`;
+    return hooks.filter((hook) => branchFilterMatches(hook.strategy, hook.filter, event.ref)).map((hook) => hook.id);
+  }
+}
+
+function branchFiltered(event: ValidEvent): boolean {
+  return !event.subjectType && BRANCH_FILTERED_EVENTS.has(event.name);
+}
+
+function payloadText(event: ValidEvent): string {
+  return event.payload === Prisma.JsonNull ? 'null' : JSON.stringify(event.payload);
+}
+
+/**
+ * Which hooks an event goes to, in SQL over `hooks h`: subject hooks by subject and event; system
+ * hooks all, or those with the event's flag; active, and not disabled (for now or for good).
+ */
+function matchSql(event: ValidEvent, now: Date): Prisma.Sql {
+  const executable = Prisma.sql`h.alert_status <> 'DISABLED'
+    AND NOT (h.alert_status = 'TEMPORARILY_DISABLED' AND h.disabled_until IS NOT NULL AND h.disabled_until > ${now})`;
+  if (event.subjectType) {
+    return Prisma.sql`h.kind = 'SUBJECT' AND h.is_active AND h.subject_type = ${event.subjectType}::subject_type
+      AND h.subject = ${event.subject} AND ${event.name} = ANY(h.events) AND ${executable}`;
+  }
+  const flagged = FLAGGED_SYSTEM_EVENTS.includes(event.name) ? Prisma.sql`AND ${event.name} = ANY(h.events)` : Prisma.empty;
+  return Prisma.sql`h.kind = 'SYSTEM' AND h.is_active ${flagged} AND ${executable}`;
+}
+
+/** A delivery row that came back through `to_jsonb`: its timestamps are ISO strings again. */
+function deliveryFromJson(row: Delivery): Delivery {
+  const date = (value: unknown) => (value === null ? null : new Date(value as string));
+  return {
+    ...row,
+    nextAttemptAt: date(row.nextAttemptAt),
+    leaseExpiresAt: date(row.leaseExpiresAt),
+    createdAt: date(row.createdAt)!,
+    updatedAt: date(row.updatedAt)!,
+  };
 }
