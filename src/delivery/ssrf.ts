@@ -17,7 +17,13 @@ export interface SsrfOptions {
   allowLocalRequests: boolean;
   /** Host names (exact, case-insensitive) and addresses/CIDRs that may be reached even if local. */
   allowlist: readonly string[];
+  /** Name resolution (the system resolver by default, as connections use). */
+  resolve?: (hostname: string) => Promise<LookupAddress[]>;
+  /** How long a save waits for DNS before deciding without it (default 2 s). */
+  saveCheckDnsTimeoutMs?: number;
 }
+
+const SAVE_CHECK_DNS_TIMEOUT_MS = 2_000;
 
 /** Thrown through the connection when a send would reach a refused address. */
 export class BlockedRequestError extends Error {
@@ -49,7 +55,10 @@ export class SsrfGuard implements UrlPolicy {
   private readonly allowedHosts: Set<string>;
   private readonly allowedRanges: [ipaddr.IPv4 | ipaddr.IPv6, number][];
 
+  private readonly resolve: (hostname: string) => Promise<LookupAddress[]>;
+
   constructor(private readonly options: SsrfOptions) {
+    this.resolve = options.resolve ?? resolveAll;
     this.allowedHosts = new Set();
     this.allowedRanges = [];
     for (const entry of options.allowlist) {
@@ -70,13 +79,10 @@ export class SsrfGuard implements UrlPolicy {
     if (host === null) return null; // not a URL at all: the URL rules report that
     const early = this.checkHost(host);
     if (early !== undefined) return early;
-    let addresses: LookupAddress[];
-    try {
-      addresses = await resolveAll(host);
-    } catch {
-      // Unresolvable now: nothing can be reached, and every send checks again.
-      return null;
-    }
+    // Unresolvable now, or a resolver that drops queries (its retry takes 5 s): a save must not
+    // hang on it, and nothing is lost by deciding without it, since every send checks again.
+    const addresses = await withTimeout(this.resolve(host), this.options.saveCheckDnsTimeoutMs ?? SAVE_CHECK_DNS_TIMEOUT_MS).catch(() => null);
+    if (addresses === null) return null;
     return this.checkAddresses(host, addresses.map((entry) => entry.address));
   }
 
@@ -97,7 +103,7 @@ export class SsrfGuard implements UrlPolicy {
 
   /** `connect.lookup` for undici: resolves, refuses unless every address passes, returns only those. */
   readonly pinnedLookup: LookupFunction = (hostname, options, callback) => {
-    resolveAll(hostname).then(
+    this.resolve(hostname).then(
       (addresses) => {
         const refusal = this.checkAddresses(hostname, addresses.map((entry) => entry.address));
         if (refusal) {
@@ -163,4 +169,14 @@ function resolveAll(hostname: string): Promise<LookupAddress[]> {
   return new Promise((resolve, reject) => {
     dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) => (error ? reject(error) : resolve(addresses)));
   });
+}
+
+/** `promise`, or null once `ms` have passed without it settling. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -62,6 +62,15 @@ describe('SSRF guard', () => {
     expect(await metadata.check('http://169.254.169.254/')).toBe(LOCAL_NETWORK_REFUSED);
   });
 
+  it('does not let a save hang on a resolver that never answers, and still judges what it does answer', async () => {
+    // A resolver that drops the query (as some do under load, retrying after 5 s).
+    const silent = new SsrfGuard({ allowLocalRequests: false, allowlist: [], resolve: () => new Promise(() => {}), saveCheckDnsTimeoutMs: 50 });
+    expect(await silent.check('https://hooks.example.org/x')).toBeNull();
+    // The same resolution path, answering: a name that points inside is refused at save time.
+    const answering = new SsrfGuard({ allowLocalRequests: false, allowlist: [], resolve: async () => [{ address: '10.1.2.3', family: 4 }] });
+    expect(await answering.check('https://hooks.example.org/x')).toBe(LOCAL_NETWORK_REFUSED);
+  });
+
   it('refuses other schemes at send time', () => {
     expect(strict.preflight('ftp://8.8.8.8/')).toMatch(/schemes/);
     expect(strict.preflight('file:///etc/passwd')).toMatch(/schemes/);
