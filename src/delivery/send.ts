@@ -112,7 +112,7 @@ export class Sender {
       ...partial,
     });
     const url = substituteUrlVariables(job.url, job.urlVariables);
-    const refusal = this.options.guard.preflight(url);
+    const refusal = this.options.guard.preflight(url) ?? unsendableHeader(headers);
     if (refusal) return result({ verdict: 'stop', responseStatus: null, responseHeaders: null, responseBody: null, error: refusal });
 
     const timeout = new AbortController();
@@ -145,6 +145,21 @@ export class Sender {
   async close(): Promise<void> {
     await Promise.all([this.verifying.destroy(), this.insecure.destroy()]);
   }
+}
+
+/**
+ * Why these headers cannot be sent, or null. Tokens are checked when saved, but a row written
+ * before that rule (or by hand) may still hold one that is not a valid header value. Such a request
+ * must never reach undici: besides failing, it can leave the origin's other queued requests
+ * waiting forever (undici 7.x, connection-limited pools). The value is never part of the message.
+ */
+function unsendableHeader(headers: Record<string, string>): string | null {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[\t\x20-\x7e]*$/.test(value)) {
+      return `The ${name} header cannot be sent: its value has characters HTTP headers do not allow (set a new token)`;
+    }
+  }
+  return null;
 }
 
 class TimeoutError extends Error {

@@ -149,6 +149,18 @@ export function checkUrlVariableValue(value: string): boolean {
   return value.length >= 1 && value.length <= LIMITS.urlVariableValueLength && !hasNul(value);
 }
 
+/**
+ * A system hook's token travels as the `X-Gitlab-Token` header, whose value must be visible ASCII
+ * to reach the receiver unchanged (receivers trim surrounding spaces, so those would never match).
+ * A subject hook's secret is only an HMAC key and may be any text.
+ */
+export function checkHeaderToken(value: string | null | undefined): string | null {
+  if (!value) return null;
+  return /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)
+    ? null
+    : 'must be printable ASCII without leading or trailing spaces (it is sent as the X-Gitlab-Token header)';
+}
+
 export function checkText(value: string | null | undefined, max: number): string | null {
   if (value === null || value === undefined) return null;
   if (value.length > max) return `is too long (maximum is ${max} characters)`;

@@ -6,7 +6,7 @@ import { canAccessHook, requireAdmin, type Actor } from './actor';
 import type { HookCache } from './hook-cache';
 import { ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from './errors';
 import {
-  DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
+  DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHeaderToken, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
   checkUrlVariableValue, hasNul, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, type SystemEvent,
 } from './hook-rules';
 
@@ -266,6 +266,9 @@ export class HookService {
         state.events = events;
       }
     } else {
+      // Checked only when given: a stored token from before this rule must not block other changes.
+      const tokenIssue = input.secret !== undefined ? checkHeaderToken(state.secret) : null;
+      if (tokenIssue) issues.push({ field: 'secret', message: tokenIssue });
       if (input.subjectType != null && creating) issues.push({ field: 'subjectType', message: 'applies to subject hooks only' });
       if (input.subject != null && creating) issues.push({ field: 'subject', message: 'applies to subject hooks only' });
       let events = state.events;

@@ -142,6 +142,43 @@ describe.each(backends)('delivery (%s)', (backend) => {
     await t.app.services.hooks.delete(t.admin, hook.id);
   });
 
+  it('a stored token that is no valid header value fails at once, with a clear error, and holds back no other request', async () => {
+    const r = await receiver();
+    const good = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: `${r.url}/good`, secret: 'fine-token', events: ['push'] });
+    const bad = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: `${r.url}/bad`, events: ['push'] });
+    // Saving refuses such a token; a row written before that rule (or by hand) may still hold one.
+    await t.app.db.prisma.hook.update({ where: { id: bad.id }, data: { secret: '构建钩子 🚀' } });
+    // Interleaved on one receiver: undici 7 could leave the good requests queued forever behind
+    // a refused one, so this would hang without the sender's own check.
+    const tests = Array.from({ length: 40 }, (_, i) => t.app.services.deliveries.testHook(t.admin, i % 2 ? bad.id : good.id));
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      Promise.all(tests),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 15_000))),
+    ]).finally(() => clearTimeout(timer));
+    expect(settled, 'every test send settled').not.toBeNull();
+    for (const [i, result] of settled!.entries()) {
+      if (i % 2) {
+        expect(result.status).toBe('FAILED');
+        expect(result.attempts[0]!.error).toBe('The x-gitlab-token header cannot be sent: its value has characters HTTP headers do not allow (set a new token)');
+      } else {
+        expect(result.status).toBe('SUCCEEDED');
+      }
+    }
+    expect(r.requests.filter((request) => request.path === '/bad')).toEqual([]);
+    expect(r.requests.filter((request) => request.path === '/good')).toHaveLength(20);
+    // A scheduled delivery is given up at the first attempt instead of being retried.
+    const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'push', ref: 'refs/heads/main', payload: {} });
+    const scheduled = deliveries.find((d) => d.hookId === bad.id)!;
+    const failed = await eventually(async () => {
+      const d = await delivery(scheduled.id);
+      return d.status === 'FAILED' ? d : null;
+    });
+    expect(failed.attempts).toHaveLength(1);
+    await t.app.services.hooks.delete(t.admin, good.id);
+    await t.app.services.hooks.delete(t.admin, bad.id);
+  });
+
   it('substitutes url variables, URL-encoded, just before sending', async () => {
     const r = await receiver();
     const hook = await subjectHook(`${r.url}/hook/{token}?q={q}`, { subject: 'vars/repo' });

@@ -108,6 +108,12 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       expect(long.errors).toBeUndefined();
       expect(long.data!.createHook.userErrors).toEqual([{ field: ['input', 'name'], message: expect.any(String), code: 'VALIDATION_FAILED' }]);
 
+      // A system hook's secret is its X-Gitlab-Token header; a subject hook's may be any text.
+      const token = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SYSTEM', url: 'https://example.com/sys', secret: 'jeton secret é' } });
+      expect(token.data!.createHook.userErrors).toEqual([{ field: ['input', 'secret'], message: expect.stringContaining('X-Gitlab-Token'), code: 'VALIDATION_FAILED' }]);
+      const unicode = await graphql(t.url, CREATE_HOOK, { input: subjectHook('root/app', { secret: 'clé secrète 🔑' }) });
+      expect(unicode.data!.createHook.userErrors).toEqual([]);
+
       const missing = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SUBJECT', url: 'https://example.com' } });
       expect(missing.data!.createHook.userErrors.map((e: { field: string[] }) => e.field)).toEqual(
         expect.arrayContaining([['input', 'subjectType'], ['input', 'subject'], ['input', 'events']]),

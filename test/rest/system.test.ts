@@ -237,6 +237,19 @@ describe.each(backends)('system hooks on %s', (backend) => {
       expectSystemError(await api('PUT', `/hooks/${hook.id}`, { url: '' }), 422, { message: { url: ["can't be blank"] } });
     });
 
+    it('refuses a token that cannot travel as the X-Gitlab-Token header (422), and keeps the stored one', async () => {
+      const message = { message: { token: ['must be printable ASCII without leading or trailing spaces (it is sent as the X-Gitlab-Token header)'] } };
+      for (const token of ['构建钩子 🚀', 'tab\there', 'line\nbreak', ' padded', 'padded ', 'caf\u00e9']) {
+        expectSystemError(await api('POST', '/hooks', { url: 'https://example.com/t', token }), 422, message);
+      }
+      const hook = await create({ url: 'https://example.com/t', token: 'good token' });
+      expectSystemError(await api('PUT', `/hooks/${hook.id}`, { token: '构建' }), 422, message);
+      const stored = await t.app.db.prisma.hook.findUniqueOrThrow({ where: { id: hook.id } });
+      expect(stored.secret).toBe('good token');
+      // Clearing the token is always possible.
+      expect((await api('PUT', `/hooks/${hook.id}`, { token: '' })).status).toBe(200);
+    });
+
     it('answers 404 "404 Not found" for unknown, non-system, malformed, huge and negative ids on every route', async () => {
       const subject = await t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: '1', events: ['job:fail'], url: 'https://example.com/s' });
       for (const id of ['999999', String(subject.id), 'abc', '0', '-1', '99999999999999999999', '2147483648']) {
