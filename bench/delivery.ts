@@ -1,18 +1,16 @@
 // Delivery engine benchmark: fan-out throughput and event→receipt latency on PGlite and PostgreSQL,
 // each next to a baseline measured in the same run (undici POSTing the same bodies straight to the
-// same receivers, with the same concurrency). `tsx bench/delivery.ts`, or call `benchDelivery()`.
-//
-// PostgreSQL: BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server; a fresh database is created
-// and dropped. Without either, only PGlite runs.
-import { randomBytes } from 'node:crypto';
+// same receivers, with the same concurrency). Hookgate runs in a process of its own (bench/lib.ts)
+// and is driven through its API (`POST /v1/hooks`, `POST /v1/events`). `tsx bench/delivery.ts`,
+// or call `benchDelivery()`; PostgreSQL as in bench/lib.ts (BENCH_DATABASE_URL), when it answers.
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { Agent, request } from 'undici';
-import { createApp, type App } from '../src/app';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
+import { ADMIN_TOKEN, postgresAvailable, startTarget } from './lib';
 
 export interface DeliveryBenchResult {
   backend: 'pglite' | 'postgres';
@@ -34,11 +32,11 @@ export interface DeliveryBenchOptions {
   /** Events per second and seconds for the latency run. */
   rate?: number;
   seconds?: number;
-  postgresUrl?: string | null;
+  /** Also on PostgreSQL (default: when it answers). */
+  postgres?: boolean;
   log?: (line: string) => void;
 }
 
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const RECEIVERS = 4;
 const CONCURRENCY = 64;
 const PUBLISHERS = 4;
@@ -127,56 +125,59 @@ async function baseline(receivers: Receivers, bodies: { url: string; body: strin
   }
 }
 
-async function runOne(backend: 'pglite' | 'postgres', databaseUrl: string, options: Required<Omit<DeliveryBenchOptions, 'postgresUrl' | 'log'>>): Promise<DeliveryBenchResult> {
-  const receivers = await startReceivers();
-  const config = loadConfig({
-    PORT: '0',
-    DATABASE_URL: databaseUrl,
-    HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-    HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true',
-    HOOKGATE_DELIVERY_CONCURRENCY: String(CONCURRENCY),
-    LOG_LEVEL: 'warn',
+/** Hookgate's public API, as a publisher uses it. */
+async function post(baseUrl: string, route: string, body: unknown): Promise<unknown> {
+  const response = await request(`${baseUrl}${route}`, {
+    method: 'POST',
+    headers: { authorization: `Token ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
-  const app: App = await createApp(config, createLogger(config.LOG_LEVEL));
+  const text = await response.body.text();
+  if (response.statusCode >= 300) throw new Error(`POST ${route} answered ${response.statusCode}: ${text}`);
+  return JSON.parse(text) as unknown;
+}
+
+async function runOne(backend: 'pglite' | 'postgres', options: Required<Omit<DeliveryBenchOptions, 'postgres' | 'log'>>): Promise<DeliveryBenchResult> {
+  const receivers = await startReceivers();
+  // Hookgate in a process of its own, as the other scenarios run it; events go in over HTTP.
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-bench-'));
+  const target = await startTarget(backend, dataDir);
+  const baseUrl = target.hookgate.url;
   try {
-    await app.listen();
-    const admin = await app.services.users.authenticate(ADMIN_TOKEN);
     for (let i = 0; i < options.hooks; i++) {
-      await app.services.hooks.create(admin, {
-        kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'bench/fanout', events: ['build:complete'],
-        url: `${receivers.urls[i % RECEIVERS]}/h${i}`, secret: `secret-${i}`,
+      await post(baseUrl, '/v1/hooks', {
+        subject_type: 'build_repo', subject: 'bench/fanout', events: ['build:complete'], url: `${receivers.urls[i % RECEIVERS]}/h${i}`, secret: `secret-${i}`,
       });
     }
-    await app.services.hooks.create(admin, {
-      kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'bench/latency', events: ['build:complete'], url: `${receivers.urls[0]}/latency`, secret: 'latency',
-    });
+    await post(baseUrl, '/v1/hooks', { subject_type: 'build_repo', subject: 'bench/latency', events: ['build:complete'], url: `${receivers.urls[0]}/latency`, secret: 'latency' });
+    const publish = (subject: string, payload: unknown) => post(baseUrl, '/v1/events', { event: 'build:complete', subject_type: 'build_repo', subject, payload });
     // Warm-up: connections, prepared plans, JIT.
-    await app.services.deliveries.publish(admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'bench/fanout', payload: { warm: true } });
+    await publish('bench/fanout', { warm: true });
     await receivers.until(options.hooks);
 
-    // Throughput: events fanned out to every hook, publish to last receipt.
+    // Throughput: events fanned out to every hook, first publish to last receipt.
     const total = options.hooks * options.events;
     const before = receivers.received();
     const payload = { object_kind: 'build', ref: 'refs/heads/main', data: 'x'.repeat(512) };
     const started = performance.now();
-    // Publishers arrive concurrently, as API requests do: a few at a time.
+    // Publishers arrive concurrently, as API clients do: a few at a time.
     let nextEvent = 0;
     await Promise.all(Array.from({ length: PUBLISHERS }, async () => {
       while (nextEvent < options.events) {
         const i = nextEvent++;
-        await app.services.deliveries.publish(admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'bench/fanout', payload: { ...payload, i } });
+        await publish('bench/fanout', { ...payload, i });
       }
     }));
     const publishedMs = performance.now() - started;
     await receivers.until(before + total);
     const deliveriesPerSecond = total / ((performance.now() - started) / 1000);
 
-    // Latency: a steady trickle of events to one hook, publish call to receipt.
+    // Latency: a steady trickle of events to one hook, from the publish request to receipt.
     receivers.takeLatencies();
     const latencyStart = receivers.received();
     const events = options.rate * options.seconds;
     for (let i = 0; i < events; i++) {
-      await app.services.deliveries.publish(admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'bench/latency', payload: { sent: stamp(), i } });
+      await publish('bench/latency', { sent: stamp(), i });
       await sleep(1000 / options.rate);
     }
     await receivers.until(latencyStart + events);
@@ -196,36 +197,19 @@ async function runOne(backend: 'pglite' | 'postgres', databaseUrl: string, optio
       baselineP99Ms: base.p99,
     };
   } finally {
-    await app.close();
+    await target.stop();
+    await rm(dataDir, { recursive: true, force: true });
     await receivers.close();
-  }
-}
-
-async function withPostgresDatabase<T>(serverUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `hookgate_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    const cleanup = new pg.Client({ connectionString: serverUrl });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
   }
 }
 
 export async function benchDelivery(options: DeliveryBenchOptions = {}): Promise<DeliveryBenchResult[]> {
   const settings = { hooks: options.hooks ?? 20, events: options.events ?? 150, rate: options.rate ?? 20, seconds: options.seconds ?? 5 };
   const log = options.log ?? ((line: string) => console.log(line));
-  const postgresUrl = options.postgresUrl === undefined ? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? null : options.postgresUrl;
+  const withPostgres = options.postgres ?? (await postgresAvailable());
   const results: DeliveryBenchResult[] = [];
-  results.push(await runOne('pglite', 'memory://', settings));
-  if (postgresUrl) results.push(await withPostgresDatabase(postgresUrl, (url) => runOne('postgres', url, settings)));
+  results.push(await runOne('pglite', settings));
+  if (withPostgres) results.push(await runOne('postgres', settings));
   log(`delivery: ${settings.hooks} hooks × ${settings.events} events fan-out; latency at ${settings.rate} events/s for ${settings.seconds} s`);
   log('backend   deliveries/s  baseline/s  ratio   p50 ms  p99 ms  baseline p50/p99 ms  publish ms');
   for (const r of results) {

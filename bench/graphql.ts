@@ -1,20 +1,21 @@
-// GraphQL benchmarks: a `hook(id)` lookup and the 100-hooks page (creator, url variables, last 5
-// deliveries with attempts), each next to a bare node:http server answering the same JSON from
-// memory in the same run, so the ratio says what GraphQL + Prisma + the database cost.
-// `tsx bench/graphql.ts` runs them alone; `bench/run.ts` calls `runGraphQLBenchmarks`.
-import { createServer, type Server } from 'node:http';
+// GraphQL scenarios: a `hook(id)` lookup and the 100-hooks page (creator, url variables, last 5
+// deliveries with attempts), against Hookgate in its own process like the REST scenarios, each
+// next to a bare node:http server answering the same bytes from memory in the same run.
+// `tsx bench/graphql.ts` runs only these; `npm run bench` runs them with the others.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { createApp, type App } from '../src/app';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { ADMIN_TOKEN, compare, runScenarios, type Scenario, type Target } from './lib';
 
-const TOKEN = 'bench-admin-token-0123456789abcdef';
+const SUBJECT = 'bench/graphql';
+const HOOKS = 100;
+/** Events published to every hook: each hook then has more deliveries than the page's 5. */
+const EVENTS = 8;
+const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export const HOOK_BY_ID = 'query($id: ID!) { hook(id: $id) { id databaseId url name events isActive hasSecret createdAt } }';
-export const HOOKS_PAGE = `{
-  hooks(first: 100) {
+export const HOOKS_PAGE = `query($subject: String!) {
+  hooks(first: 100, filter: { subject: $subject }) {
     totalCount
     nodes {
       id databaseId url events hasSecret
@@ -25,136 +26,76 @@ export const HOOKS_PAGE = `{
   }
 }`;
 
-export interface BenchOptions {
-  /** Seconds per measurement. */
-  duration?: number;
-  connections?: number;
-  /** `DATABASE_URL` for the app (default: in-memory PGlite). */
-  databaseUrl?: string;
-}
-
-export interface ScenarioResult {
-  name: string;
-  graphql: { requestsPerSec: number; latencyP50Ms: number; latencyP99Ms: number; errors: number; non2xx: number };
-  baseline: { requestsPerSec: number; latencyP50Ms: number; latencyP99Ms: number };
-  /** GraphQL throughput as a fraction of the bare server's. */
-  ratio: number;
-}
-
-async function seed(app: App): Promise<number> {
-  const prisma = app.db.prisma;
-  const root = await prisma.user.findUniqueOrThrow({ where: { username: 'root' } });
-  await prisma.hook.createMany({
-    data: Array.from({ length: 100 }, (_, i) => ({
-      kind: 'SUBJECT' as const, subjectType: 'BUILD_REPO' as const, subject: `root/repo${i}`, namespace: 'root',
-      events: ['build:complete'], url: `https://example.com/${i}/{token}`, secret: 'secret', createdById: root.id,
-    })),
-  });
-  const hooks = await prisma.hook.findMany({ select: { id: true }, orderBy: { id: 'asc' } });
-  await prisma.urlVariable.createMany({ data: hooks.map((hook) => ({ hookId: hook.id, key: 'token', value: 'v' })) });
-  const event = await prisma.event.create({ data: { name: 'build:complete', payload: { build: 1 } } });
-  const deliveries = await prisma.delivery.createManyAndReturn({
-    data: hooks.flatMap((hook) => Array.from({ length: 8 }, () => ({ eventId: event.id, hookId: hook.id, status: 'SUCCEEDED' as const, attemptCount: 1 }))),
-    select: { id: true },
-  });
-  await prisma.deliveryAttempt.createMany({
-    data: deliveries.map((delivery) => ({ deliveryId: delivery.id, durationMs: 20, requestUrl: 'https://example.com', requestHeaders: {}, responseStatus: 200 })),
-  });
-  return hooks[0]!.id;
-}
-
-async function measure(url: string, body: string, options: Required<Pick<BenchOptions, 'duration' | 'connections'>>) {
-  const result = await autocannon({
-    url,
+async function graphql(target: Target, query: string, variables: Record<string, unknown> = {}): Promise<string> {
+  const response = await fetch(`${target.hookgate.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body,
-    duration: options.duration,
-    connections: options.connections,
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
   });
-  return {
-    requestsPerSec: result.requests.average,
-    latencyP50Ms: result.latency.p50,
-    latencyP99Ms: result.latency.p99,
-    errors: result.errors,
-    non2xx: result.non2xx,
-  };
+  const text = await response.text();
+  if (!response.ok || text.includes('"errors"') || /"userErrors":\[\{/.test(text)) throw new Error(`GraphQL failed: ${text.slice(0, 300)}`);
+  return text;
 }
 
-/** Serves fixed bytes for every request: the floor any HTTP API on this machine could reach. */
-async function baselineServer(responses: Map<string, string>): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+/** 100 hooks with a url variable, each with 8 delivered events: made through the API itself. */
+export async function seed(target: Target): Promise<number> {
+  let received = 0;
+  const receiver = createServer((req, res) => {
+    req.resume();
     req.on('end', () => {
-      const text = responses.get(Buffer.concat(chunks).toString('utf8')) ?? '{}';
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
+      received++;
+      res.writeHead(200).end('ok');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server };
-}
-
-export async function runGraphQLBenchmarks(options: BenchOptions = {}): Promise<ScenarioResult[]> {
-  const settings = { duration: options.duration ?? 10, connections: options.connections ?? 10 };
-  const config = loadConfig({
-    PORT: '0', HOST: '127.0.0.1', DATABASE_URL: options.databaseUrl ?? 'memory://', HOOKGATE_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'silent',
-  });
-  const app = await createApp(config, createLogger('silent'));
-  const base = await app.listen();
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/{token}`;
   try {
-    const firstHook = await seed(app);
-    const { encodeGlobalID } = await import('@pothos/plugin-relay');
-    const scenarios = [
-      { name: 'hook(id)', body: JSON.stringify({ query: HOOK_BY_ID, variables: { id: encodeGlobalID('Hook', firstHook) } }) },
-      { name: 'hooks(first: 100) with createdBy, urlVariables, 5 deliveries + attempts', body: JSON.stringify({ query: HOOKS_PAGE }) },
-    ];
-    // The baseline answers each request with the exact bytes GraphQL produced for it.
-    const answers = new Map<string, string>();
-    for (const scenario of scenarios) {
-      const response = await fetch(`${base}/graphql`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: scenario.body,
+    const ids: number[] = [];
+    for (let i = 0; i < HOOKS; i++) {
+      const created = JSON.parse(await graphql(target, `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id databaseId } userErrors { message } } }`, {
+        input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: SUBJECT, events: ['build:complete'], url, secret: 'secret', name: `hook ${i}` },
+      })) as { data: { createHook: { hook: { id: string; databaseId: number } } } };
+      const hook = created.data.createHook.hook;
+      ids.push(hook.databaseId);
+      await graphql(target, `mutation($input: SetUrlVariableInput!) { setUrlVariable(input: $input) { userErrors { message } } }`, {
+        input: { hookId: hook.id, key: 'token', value: `t${i}` },
       });
-      const text = await response.text();
-      if (!response.ok || text.includes('"errors"')) throw new Error(`${scenario.name} failed: ${text.slice(0, 300)}`);
-      answers.set(scenario.body, text);
     }
-    const baseline = await baselineServer(answers);
-    try {
-      const results: ScenarioResult[] = [];
-      for (const scenario of scenarios) {
-        const graphql = await measure(`${base}/graphql`, scenario.body, settings);
-        const bare = await measure(baseline.url, scenario.body, settings);
-        results.push({
-          name: scenario.name,
-          graphql,
-          baseline: { requestsPerSec: bare.requestsPerSec, latencyP50Ms: bare.latencyP50Ms, latencyP99Ms: bare.latencyP99Ms },
-          ratio: bare.requestsPerSec > 0 ? graphql.requestsPerSec / bare.requestsPerSec : 0,
-        });
-      }
-      return results;
-    } finally {
-      await new Promise((resolve) => baseline.server.close(resolve));
+    for (let i = 0; i < EVENTS; i++) {
+      await graphql(target, `mutation($input: PublishEventInput!) { publishEvent(input: $input) { userErrors { message } } }`, {
+        input: { event: 'build:complete', subjectType: 'BUILD_REPO', subject: SUBJECT, payload: { build: i } },
+      });
     }
+    const deadline = Date.now() + 60_000;
+    while (received < HOOKS * EVENTS) {
+      if (Date.now() > deadline) throw new Error(`only ${received} of ${HOOKS * EVENTS} seeded deliveries arrived`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // The last attempts are recorded just after their answers: give the recorder a moment.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return ids[0]!;
   } finally {
-    await app.close();
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
   }
 }
 
-export function formatResults(results: ScenarioResult[]): string {
-  const lines = ['GraphQL benchmarks (autocannon; the CPU may be shared with other work, so compare ratios, not absolutes)'];
-  for (const r of results) {
-    lines.push(
-      `- ${r.name}: ${r.graphql.requestsPerSec.toFixed(0)} req/s (p50 ${r.graphql.latencyP50Ms} ms, p99 ${r.graphql.latencyP99Ms} ms, errors ${r.graphql.errors}, non-2xx ${r.graphql.non2xx})`
-      + ` vs bare node:http ${r.baseline.requestsPerSec.toFixed(0)} req/s (p50 ${r.baseline.latencyP50Ms} ms): ratio ${(r.ratio * 100).toFixed(1)} %`,
-    );
+export async function graphqlHookAndPage(target: Target): Promise<void> {
+  const firstHook = await seed(target);
+  const operations = [
+    { label: 'GraphQL hook(id)', query: HOOK_BY_ID, variables: { id: encodeGlobalID('Hook', firstHook) } },
+    { label: 'GraphQL hooks(first: 100) + 5 deliveries', query: HOOKS_PAGE, variables: { subject: SUBJECT } },
+  ];
+  for (const { label, query, variables } of operations) {
+    const body = JSON.stringify({ query, variables });
+    // The baseline answers with the very bytes Hookgate produced for this operation.
+    const answer = await graphql(target, query, variables);
+    await compare(`[${target.name}] ${label}`, target.hookgate.url, { method: 'POST', path: '/graphql', headers, body }, answer);
   }
-  return lines.join('\n');
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const duration = Number(process.env.BENCH_DURATION ?? 10);
-  const results = await runGraphQLBenchmarks({ duration, databaseUrl: process.env.BENCH_DATABASE_URL });
-  process.stdout.write(`${formatResults(results)}\n`);
+export const graphqlScenarios: Scenario[] = [graphqlHookAndPage];
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runScenarios(graphqlScenarios);
 }

@@ -4,6 +4,12 @@
 import { ADMIN_TOKEN, compare, runScenarios, type Scenario, type Target } from './lib';
 
 const SUBJECT_HOOKS = 1_000;
+/**
+ * Hook URLs: a literal loopback address (allowed: the target runs with HOOKGATE_ALLOW_LOCAL_REQUESTS),
+ * so saving one resolves no name. This machine has no working DNS, and its resolver drops some
+ * concurrent queries for a 5 s timeout, which would measure the resolver instead of Hookgate.
+ */
+const HOOK_BASE = 'http://127.0.0.1:9/bench';
 const v1Headers = { authorization: `Token ${ADMIN_TOKEN}` };
 const systemHeaders = { 'private-token': ADMIN_TOKEN };
 
@@ -19,7 +25,7 @@ async function send(target: Target, method: string, route: string, headers: Reco
 }
 
 export async function getSystemHook(target: Target): Promise<void> {
-  const created = JSON.parse((await send(target, 'POST', '/api/v4/hooks', systemHeaders, { url: 'https://example.com/bench', name: 'bench', push_events: true })).text) as { id: number };
+  const created = JSON.parse((await send(target, 'POST', '/api/v4/hooks', systemHeaders, { url: HOOK_BASE, name: 'bench', push_events: true })).text) as { id: number };
   const route = `/api/v4/hooks/${created.id}`;
   const body = (await send(target, 'GET', route, systemHeaders)).text;
   await compare(`[${target.name}] GET /api/v4/hooks/:id`, target.hookgate.url, { path: route, headers: systemHeaders }, body);
@@ -28,7 +34,7 @@ export async function getSystemHook(target: Target): Promise<void> {
 export async function listSubjectHooks(target: Target): Promise<void> {
   // 1,000 stored hooks over 100 subjects; the query matches the 10 of one subject.
   const create = (i: number) => send(target, 'POST', '/v1/hooks', v1Headers, {
-    subject_type: 'build_repo', subject: `bench/repo${i % 100}`, events: ['build:complete'], url: `https://example.com/bench/${i}`, name: `hook ${i}`,
+    subject_type: 'build_repo', subject: `bench/repo${i % 100}`, events: ['build:complete'], url: `${HOOK_BASE}/${i}`, name: `hook ${i}`,
   });
   for (let i = 0; i < SUBJECT_HOOKS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => create(i + j)));
   const route = '/v1/hooks?subject_type=build_repo&subject=bench%2Frepo7';
@@ -37,7 +43,7 @@ export async function listSubjectHooks(target: Target): Promise<void> {
 }
 
 export async function createSubjectHook(target: Target): Promise<void> {
-  const input = { subject_type: 'image_repo', subject: 'bench/images', events: ['image:push'], url: 'https://example.com/bench/create', secret: 's3cret' };
+  const input = { subject_type: 'image_repo', subject: 'bench/images', events: ['image:push'], url: `${HOOK_BASE}/create`, secret: 's3cret' };
   const body = (await send(target, 'POST', '/v1/hooks', v1Headers, input)).text;
   await compare(`[${target.name}] POST /v1/hooks`, target.hookgate.url, { method: 'POST', path: '/v1/hooks', headers: v1Headers, body: JSON.stringify(input) }, body);
 }
