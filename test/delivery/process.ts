@@ -46,3 +46,19 @@ export function spawnHookgate(env: Record<string, string>): HookgateProcess {
   };
   return { child, kill, ready, exited, output: () => output };
 }
+
+/**
+ * `promise`, or an error after `ms` naming what was awaited with the tail of the process's output:
+ * a child that hangs fails its test with the reason instead of a bare test timeout.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string, process: HookgateProcess): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms; output:\n${process.output().slice(-3000)}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
