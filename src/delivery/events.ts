@@ -11,7 +11,8 @@ import type { DeliveryUpdate } from '../domain/delivery-operations';
 const UPDATES_CHANNEL = 'hookgate_delivery_updates';
 const DUE_CHANNEL = 'hookgate_deliveries_due';
 /** NOTIFY payloads must stay under 8000 bytes; `id:hook` pairs are short, so 300 fit easily. */
-const UPDATES_PER_NOTIFY = 300;
+/** Updates per NOTIFY: a payload stays well under PostgreSQL's 8,000-byte limit. */
+export const UPDATES_PER_NOTIFY = 300;
 
 /** All of `statements` as one `SELECT pg_notify(…), …` (one round trip), or null when there are none. */
 export function notifySql(statements: readonly NotifyStatement[]): Prisma.Sql | null {
@@ -59,6 +60,17 @@ export class DeliveryEvents {
     }
     if (due) statements.push({ channel: DUE_CHANNEL, payload: '' });
     return statements;
+  }
+
+  /**
+   * `notifyStatements` for updates only the statement itself knows (rows it kept): a select-list
+   * item that NOTIFYs its group's `deliveryId:hookId` pairs, in the payload format `start` parses.
+   * The statement groups its rows at most UPDATES_PER_NOTIFY at a time. Null for PGlite.
+   */
+  notifyUpdatesAggregate(deliveryId: Prisma.Sql, hookId: Prisma.Sql): Prisma.Sql | null {
+    if (!this.notifications) return null;
+    // pg_notify returns void, which the driver cannot read back: the `IS NULL` makes it a boolean.
+    return Prisma.sql`(pg_notify(${UPDATES_CHANNEL}, string_agg(${deliveryId}::text || ':' || ${hookId}::text, ',')) IS NULL)`;
   }
 
   /** After a commit: tells this process's listeners (PostgreSQL's do hear it through NOTIFY). */

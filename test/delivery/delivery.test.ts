@@ -307,6 +307,29 @@ describe.each(backends)('delivery (%s)', (backend) => {
     await t.app.services.hooks.delete(t.admin, hook.id);
   });
 
+  it('a hook deleted while its sends are in flight takes its deliveries along; the rest of their batch is recorded', async () => {
+    let release!: (status: number) => void;
+    const answered = new Promise<number>((resolve) => (release = resolve));
+    // Every request waits for the same answer, so the three sends finish (and are recorded) together.
+    const gate = await receiver(() => answered);
+    const doomed = await subjectHook(`${gate.url}/doomed`, { subject: 'inflight/doomed' });
+    await subjectHook(`${gate.url}/kept`, { subject: 'inflight/kept' });
+    const publish = (subject: string) => t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject, payload: {} });
+    await publish('inflight/doomed');
+    await publish('inflight/doomed');
+    const kept = (await publish('inflight/kept')).deliveries[0]!;
+    await gate.waitFor(3);
+    await t.app.services.hooks.delete(t.admin, doomed.id);
+    release(200);
+    // Had the doomed attempts failed the batch, this delivery would wait for its lease to run out.
+    const done = await eventually(async () => {
+      const d = await delivery(kept.id);
+      return d.status === 'SUCCEEDED' ? d : null;
+    }, 5_000, 'the kept delivery to be recorded');
+    expect(done.attempts).toHaveLength(1);
+    expect(await t.app.db.prisma.delivery.count({ where: { hookId: doomed.id } })).toBe(0);
+  });
+
   it('a receiver that never answers does not hold back another hook', async () => {
     const dead = await receiver(() => 'hang');
     const alive = await receiver();

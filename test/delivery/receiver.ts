@@ -10,8 +10,8 @@ export interface Received {
   at: number;
 }
 
-/** A status to answer, or 'hang' to never answer. */
-export type Answer = number | 'hang' | { status: number; body: string };
+/** A status to answer, 'hang' to never answer, or a promise of the status to answer once it settles. */
+export type Answer = number | 'hang' | { status: number; body: string } | Promise<number>;
 
 export interface Receiver {
   url: string;
@@ -36,6 +36,15 @@ export async function startReceiver(answer: (request: Received, index: number) =
       const reply = answer(request, index);
       if (reply === 'hang') {
         hanging.add(res);
+        return;
+      }
+      if (reply instanceof Promise) {
+        hanging.add(res);
+        void reply.then((status) => {
+          hanging.delete(res);
+          res.writeHead(status, { 'content-type': 'text/plain' });
+          res.end('ok');
+        });
         return;
       }
       const { status, body } = typeof reply === 'number' ? { status: reply, body: 'ok' } : reply;
