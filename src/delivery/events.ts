@@ -11,7 +11,6 @@ import type { DeliveryUpdate } from '../domain/delivery-operations';
 const UPDATES_CHANNEL = 'hookgate_delivery_updates';
 const DUE_CHANNEL = 'hookgate_deliveries_due';
 /** NOTIFY payloads must stay under 8000 bytes; `id:hook` pairs are short, so 300 fit easily. */
-/** Updates per NOTIFY: a payload stays well under PostgreSQL's 8,000-byte limit. */
 export const UPDATES_PER_NOTIFY = 300;
 
 /** All of `statements` as one `SELECT pg_notify(…), …` (one round trip), or null when there are none. */

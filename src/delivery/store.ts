@@ -288,7 +288,7 @@ export class DeliveryStore {
   /**
    * `record` for the common batch, scheduled sends with no subject hook failing (so no failure
    * count to read and raise), as one statement: the same locks, rows and NOTIFYs as the general
-   * path, without an interactive transaction's five round trips in between.
+   * path, without an interactive transaction's seven round trips.
    */
   private async recordScheduled(owner: string, attempts: readonly AttemptToRecord[], now: Date): Promise<RecordedAttempt[]> {
     const outcomes = attempts.map((attempt) => this.outcome(attempt, now));
