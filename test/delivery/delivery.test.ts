@@ -193,7 +193,7 @@ describe.each(backends)('delivery (%s)', (backend) => {
 
   it('retries on the schedule with the same webhook-id and fresh signatures, then succeeds', async () => {
     const r = await receiver((_req, index) => (index < 2 ? 500 : 200));
-    await subjectHook(r.url, { subject: 'retry/ok', secret: 's3cret' });
+    const hook = await subjectHook(r.url, { subject: 'retry/ok', secret: 's3cret' });
     const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'retry/ok', payload: { x: 1 } });
     const requests = await r.waitFor(3);
     expect(new Set(requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([deliveries[0]!.uuid]));
@@ -211,6 +211,8 @@ describe.each(backends)('delivery (%s)', (backend) => {
     expect(done.attemptCount).toBe(3);
     expect(done.attempts.map((a) => a.responseStatus)).toEqual([500, 500, 200]);
     expect(done.nextAttemptAt).toBeNull();
+    // The success wipes the two failures it followed.
+    expect(await t.app.db.prisma.hook.findUnique({ where: { id: hook.id } })).toMatchObject({ recentFailures: 0, alertStatus: 'EXECUTABLE' });
   });
 
   it('a retry long after the first attempt carries a fresh timestamp that still verifies', async () => {
