@@ -18,9 +18,12 @@ import UserErrorsPlugin from './user-errors-plugin';
 /** The 100-hooks page with 5 deliveries each and their attempts costs 20,000 to 30,000. */
 export const MAX_COMPLEXITY = 50_000;
 
-/** A connection's cost multiplier: the page it may return (`first`/`last`, default 20, at most 100). */
+/** Connection page sizes: every connection, hand-resolved ones included, pages by these. */
+export const PAGE_SIZE = { default: 20, max: 100 } as const;
+
+/** A connection's cost multiplier: the page it may return (`first`/`last`, PAGE_SIZE's default and cap). */
 export function pageComplexity(args: { first?: number | null; last?: number | null }) {
-  return { field: 1, multiplier: Math.min(Math.max(args.first ?? args.last ?? 20, 0), 100) };
+  return { field: 1, multiplier: Math.min(Math.max(args.first ?? args.last ?? PAGE_SIZE.default, 0), PAGE_SIZE.max) };
 }
 
 export const builder = new SchemaBuilder<{
@@ -76,8 +79,8 @@ export const builder = new SchemaBuilder<{
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
-    maxConnectionSize: 100,
-    defaultConnectionSize: 20,
+    maxConnectionSize: PAGE_SIZE.max,
+    defaultConnectionSize: PAGE_SIZE.default,
     // A resolver that forgets to spread `query` silently brings back N+1 queries: fail loudly.
     // The same everywhere (config.ts is the only reader of the environment), so what the tests
     // run is what production runs.

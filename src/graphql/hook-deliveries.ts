@@ -12,6 +12,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { Delivery } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { DeliveryStatus } from '../generated/prisma/enums';
+import { PAGE_SIZE } from './builder';
 import type { GraphQLContext } from './context';
 
 export interface HookDeliveriesArgs {
@@ -124,7 +125,7 @@ export async function hookDeliveries(context: GraphQLContext, info: GraphQLResol
   // Also tells Pothos that the nested fields are loaded, so they resolve from these rows.
   const query = queryFromInfo({ context, info, typeName: 'Delivery', paths: [['nodes'], ['edges', 'node']] }) as DeliveryQuery;
   const connection = await resolveCursorConnection<Promise<Delivery[]>>(
-    { args, toCursor, defaultSize: 20, maxSize: 100 },
+    { args, toCursor, defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
     (page) => pages.load({ hookId, status, query, ...page, shape: JSON.stringify([status, page.before, page.after, page.limit, page.inverted, query]) }),
   );
   return { ...connection, totalCount: () => counts.load({ hookId, status }) };

@@ -2,7 +2,7 @@
 // Visibility and every rule come from the domain's HookService; this file only translates.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { CreateHookInput as DomainCreateHookInput, HookRecord, UpdateHookInput as DomainUpdateHookInput } from '../../domain/hooks';
-import { UserError, builder, pageComplexity, type BuilderTypes, type UserErrorsPayload } from '../builder';
+import { PAGE_SIZE, UserError, builder, pageComplexity, type BuilderTypes, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
 import { decodeId, tryDecodeId } from '../errors';
 import { hookDeliveries } from '../hook-deliveries';
@@ -100,7 +100,7 @@ builder.queryFields((t) => ({
     {
       type: 'Hook',
       cursor: 'id',
-      maxSize: 100,
+      maxSize: PAGE_SIZE.max,
       description: 'The hooks the caller may see, oldest first (at most 100 a page).',
       args: { filter: t.arg({ type: HookFilter, required: false }) },
       complexity: pageComplexity,
