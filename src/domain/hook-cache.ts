@@ -58,10 +58,6 @@ export class HookCache<T> {
     this.entries.clear();
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** For /metrics: entries now, hits and misses since start. */
   stats(): { entries: number; hits: number; misses: number } {
     return { entries: this.entries.size, hits: this.hits, misses: this.misses };

@@ -72,7 +72,7 @@ export class HookService {
 
   /** Hooks held in memory by `get` (see hook-cache.ts). */
   get cacheSize(): number {
-    return this.cache?.size ?? 0;
+    return this.cache?.stats().entries ?? 0;
   }
 
   /** Prisma filter for the hooks an actor may see; GraphQL connections build on it too. */
