@@ -10,6 +10,13 @@ import type { Notifications } from '../db/notifications';
 export const HOOK_CHANGES_CHANNEL = 'hookgate_hook_changes';
 const MAX_ENTRIES = 10_000;
 
+/** Entries now, hits and misses since start (read by /metrics when scraped). */
+export interface CacheStats {
+  entries: number;
+  hits: number;
+  misses: number;
+}
+
 export class HookCache<T> {
   private readonly entries = new Map<number, T>();
   /**
@@ -58,8 +65,7 @@ export class HookCache<T> {
     this.entries.clear();
   }
 
-  /** For /metrics: entries now, hits and misses since start. */
-  stats(): { entries: number; hits: number; misses: number } {
+  stats(): CacheStats {
     return { entries: this.entries.size, hits: this.hits, misses: this.misses };
   }
 }

@@ -1,17 +1,11 @@
 // Prometheus metrics: process metrics, request count and latency by route and status, and the
 // hook cache's size and hit rate.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CacheStats } from '../domain/hook-cache';
 
 export interface HttpMetrics {
   readonly registry: Registry;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
-}
-
-/** Totals since start, read when metrics are scraped. */
-export interface CacheStats {
-  entries: number;
-  hits: number;
-  misses: number;
 }
 
 export function createMetrics(options: { hookCache?: () => CacheStats } = {}): HttpMetrics {
