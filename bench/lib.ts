@@ -11,7 +11,7 @@ import { freePort, startHookgate, type HookgateProcess } from '../test/process-h
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -61,6 +61,8 @@ export async function startBaseline(body: string, status = 200): Promise<Baselin
 export interface Target {
   name: 'pglite' | 'postgres';
   hookgate: HookgateProcess;
+  /** The PostgreSQL target's database, for processes that read the same rows (the GraphQL floor). */
+  databaseUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function startTarget(name: Target['name'], dataDir: string): Promis
   return {
     name,
     hookgate,
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
     async stop() {
       await hookgate.stop();
       await drop();
