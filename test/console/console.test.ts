@@ -7,11 +7,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissing, launchChromium } from '../browser';
 import { startReceiver, type Receiver } from '../delivery/receiver';
-import { ADMIN_TOKEN, graphql, startTestApp, type TestApp } from '../helpers';
+import { ADMIN_TOKEN, backends, graphql, startTestApp, type TestApp } from '../helpers';
 
 const WAIT = { timeout: 20_000 };
 
-describe.skipIf(chromiumMissing)('Hookgate Console', () => {
+describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backend) => {
   let t: TestApp;
   let browser: Browser;
   let receiver: Receiver;
@@ -38,7 +38,7 @@ describe.skipIf(chromiumMissing)('Hookgate Console', () => {
   beforeAll(async () => {
     shots = await mkdtemp(path.join(tmpdir(), 'hookgate-console-'));
     receiver = await startReceiver(() => answer);
-    t = await startTestApp('pglite');
+    t = await startTestApp(backend);
     origin = new URL(t.url).origin;
     browser = await launchChromium();
     admin = (await newPage()).page;
@@ -124,7 +124,17 @@ describe.skipIf(chromiumMissing)('Hookgate Console', () => {
     expect(await admin.getByLabel('Payload').innerText()).toContain('"build": 8');
     await shot(admin, 'delivery');
 
+    // Four failed attempts disable the hook for a while; "Re-enable" lifts that.
+    await admin.getByRole('link', { name: 'Back to the hook' }).click();
+    const status = admin.locator('.settings dt:text-is("Status") + dd');
+    await expect.poll(() => status.innerText(), WAIT).toMatch(/^temporarily disabled until /);
+    await admin.getByRole('button', { name: 'Re-enable' }).click();
+    await expect.poll(() => status.innerText(), WAIT).toBe('active');
+    expect(await admin.getByRole('button', { name: 'Re-enable' }).count()).toBe(0);
+
     answer = { status: 200, body: 'fine now' };
+    await rows.first().getByRole('link').click();
+    await admin.getByRole('heading', { name: /^Delivery / }).waitFor(WAIT);
     await admin.getByRole('button', { name: 'Redeliver' }).click();
     await expect.poll(() => admin.getByTestId('delivery-status').innerText(), WAIT).toBe('SUCCEEDED');
     await admin.getByText('fine now').waitFor(WAIT);
@@ -202,6 +212,16 @@ describe.skipIf(chromiumMissing)('Hookgate Console', () => {
     expect(settings).toContain('/keyboard');
     expect(settings).toContain('IMAGE_REPO root/images');
     expect(settings).toContain('image:push');
+
+    // Deleting asks first, and the keyboard can answer.
+    await tabTo('button.danger');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alertdialog').waitFor(WAIT);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Yes, delete');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Hooks' }).waitFor(WAIT);
+    await page.getByRole('table', { name: 'Hooks' }).getByText('root/app').waitFor(WAIT);
+    expect(await page.getByRole('table', { name: 'Hooks' }).innerText()).not.toContain('/keyboard');
     await context.close();
   });
 
