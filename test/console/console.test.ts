@@ -225,6 +225,39 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await context.close();
   });
 
+  it('edits a hook: the secret is only "set", URL variable values are write-only and fill the URL', async () => {
+    answer = { status: 200, body: '{"received":true}' };
+    await admin.getByRole('link', { name: 'Hooks', exact: true }).click();
+    await admin.getByRole('link', { name: `${receiver.url}/hook`, exact: true }).click();
+    await admin.getByRole('link', { name: 'Edit' }).click();
+    await admin.getByRole('heading', { name: 'Edit hook' }).waitFor(WAIT);
+    expect(await admin.locator('#secret').innerText()).toContain('set');
+    expect(await admin.getByLabel('Secret').count()).toBe(0);
+    await admin.getByRole('button', { name: 'Replace' }).click();
+    await admin.getByLabel('Secret').fill('a-new-secret');
+    await admin.getByLabel('URL', { exact: true }).fill(`${receiver.url}/hook/{token}`);
+    await admin.getByRole('button', { name: 'Add variable' }).click();
+    await admin.getByLabel('Key').fill('token');
+    await admin.getByLabel('Value').fill('abc123');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    const settings = await admin.locator('.settings').first().innerText();
+    expect(settings).toContain(`${receiver.url}/hook/{token}`);
+    expect(settings).toMatch(/URL variables\s+token/);
+    expect(settings).not.toContain('abc123');
+
+    const before = receiver.requests.length;
+    await admin.getByRole('button', { name: 'Send test' }).click();
+    await admin.getByRole('region', { name: 'Test result' }).getByText('"received": true').waitFor(WAIT);
+    expect(receiver.requests.slice(before).map((r) => r.path)).toEqual(['/hook/abc123']);
+
+    await admin.getByRole('link', { name: 'Edit' }).click();
+    await admin.getByRole('heading', { name: 'Edit hook' }).waitFor(WAIT);
+    expect(await admin.getByLabel('Value').inputValue()).toBe('');
+    expect(await admin.getByLabel('Value').getAttribute('placeholder')).toBe('set (type to replace)');
+    await shot(admin, 'hook-edit');
+  });
+
   it('loaded nothing from another host', () => {
     expect(foreign).toEqual([]);
   });
