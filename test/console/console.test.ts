@@ -85,7 +85,7 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await shot(admin, 'hook-form');
 
     await admin.getByLabel('URL', { exact: true }).fill(`${receiver.url}/hook`);
-    await admin.getByLabel('Secret').fill('s3cret-value');
+    await admin.getByLabel('Secret', { exact: true }).fill('s3cret-value');
     await admin.getByRole('button', { name: 'Save' }).click();
     await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
     expect(await admin.locator('.settings').first().innerText()).toContain(`${receiver.url}/hook`);
@@ -232,9 +232,9 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await admin.getByRole('link', { name: 'Edit' }).click();
     await admin.getByRole('heading', { name: 'Edit hook' }).waitFor(WAIT);
     expect(await admin.locator('#secret').innerText()).toContain('set');
-    expect(await admin.getByLabel('Secret').count()).toBe(0);
-    await admin.getByRole('button', { name: 'Replace' }).click();
-    await admin.getByLabel('Secret').fill('a-new-secret');
+    expect(await admin.getByLabel('Secret', { exact: true }).count()).toBe(0);
+    await admin.getByRole('button', { name: 'Replace secret' }).click();
+    await admin.getByLabel('Secret', { exact: true }).fill('a-new-secret');
     await admin.getByLabel('URL', { exact: true }).fill(`${receiver.url}/hook/{token}`);
     await admin.getByRole('button', { name: 'Add variable' }).click();
     await admin.getByLabel('Key').fill('token');
@@ -256,6 +256,10 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     expect(await admin.getByLabel('Value').inputValue()).toBe('');
     expect(await admin.getByLabel('Value').getAttribute('placeholder')).toBe('set (type to replace)');
     await shot(admin, 'hook-edit');
+    await admin.getByRole('button', { name: 'Remove secret' }).click();
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    expect(await admin.locator('.settings').first().innerText()).toMatch(/Secret\s+not set/);
   });
 
   it('loaded nothing from another host', () => {

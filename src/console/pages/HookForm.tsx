@@ -21,7 +21,8 @@ type Payload = { hook: { id: string } | null; userErrors: UserError[] };
 export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolean }) {
   const [fields, setFields] = useState<HookFields>(EMPTY);
   const [hasSecret, setHasSecret] = useState(false);
-  const [replacingSecret, setReplacingSecret] = useState(!hookId);
+  // Write-only: an edit keeps the stored secret unless it is replaced or removed.
+  const [secretAction, setSecretAction] = useState<'keep' | 'replace' | 'remove'>(hookId ? 'keep' : 'replace');
   const [secret, setSecret] = useState('');
   const [variables, setVariables] = useState<VariableRow[]>([]);
   const [storedKeys, setStoredKeys] = useState<string[]>([]);
@@ -53,7 +54,7 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
       url: fields.url, name: fields.name || null, description: fields.description || null, events: fields.events,
       isActive: fields.isActive, enableSslVerification: fields.enableSslVerification,
       pushEventsBranchFilter: fields.pushEventsBranchFilter || null, branchFilterStrategy: fields.branchFilterStrategy,
-      ...(replacingSecret && secret !== '' ? { secret } : {}),
+      ...(secretAction === 'replace' && secret !== '' ? { secret } : secretAction === 'remove' ? { secret: null } : {}),
     };
     let id = savedId;
     // A hook created on an earlier try (whose variables then failed) is updated, not created twice.
@@ -118,9 +119,15 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
         <FieldError id="events" message={errors.events} />
       </fieldset>
       <Field id="secret" label={fields.kind === 'SYSTEM' ? 'Token' : 'Secret'} error={errors.secret}>
-        {replacingSecret
+        {secretAction === 'replace'
           ? <input id="secret" type="password" autoComplete="new-password" value={secret} onChange={(e) => setSecret(e.target.value)} {...describedBy('secret', errors.secret)} />
-          : <p id="secret" className="secret">{hasSecret ? 'set' : 'not set'} <button type="button" onClick={() => setReplacingSecret(true)}>Replace</button></p>}
+          : (
+            <p id="secret" className="secret">
+              {secretAction === 'remove' ? 'removed on save' : hasSecret ? 'set' : 'not set'}
+              <button type="button" aria-label={`Replace ${fields.kind === 'SYSTEM' ? 'token' : 'secret'}`} onClick={() => setSecretAction('replace')}>Replace</button>
+              {hasSecret && secretAction === 'keep' && <button type="button" aria-label={`Remove ${fields.kind === 'SYSTEM' ? 'token' : 'secret'}`} onClick={() => setSecretAction('remove')}>Remove</button>}
+            </p>
+          )}
       </Field>
       <label className="check"><input type="checkbox" checked={fields.isActive} onChange={(e) => set('isActive', e.target.checked)} />Active</label>
       <label className="check"><input type="checkbox" checked={fields.enableSslVerification} onChange={(e) => set('enableSslVerification', e.target.checked)} />Verify TLS certificates</label>
