@@ -4,8 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { authenticateToken } from '../domain/authenticate';
 import { UnauthenticatedError } from '../domain/errors';
-import { isPortalToken } from '../domain/portal';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { NodeHandler } from '../http/server';
 import type { Logger } from '../logger';
@@ -133,8 +133,7 @@ async function authenticate(services: GraphQLServices, header: string | null): P
   const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
   if (!token) return { actor: null, authFailure: 'A valid API token is required (Authorization: Bearer <token>)' };
   try {
-    const actor = isPortalToken(token) ? await services.portal.authenticate(token) : await services.users.authenticate(token);
-    return { actor, authFailure: '' };
+    return { actor: await authenticateToken(services, token), authFailure: '' };
   } catch (error) {
     if (error instanceof UnauthenticatedError) return { actor: null, authFailure: error.message };
     throw error;
