@@ -222,6 +222,11 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await page.getByRole('heading', { name: 'Hooks' }).waitFor(WAIT);
     await page.getByRole('table', { name: 'Hooks' }).getByText('root/app').waitFor(WAIT);
     expect(await page.getByRole('table', { name: 'Hooks' }).innerText()).not.toContain('/keyboard');
+
+    await tabTo('header button');
+    await page.keyboard.press('Enter'); // Sign out
+    await page.getByLabel('API token').waitFor(WAIT);
+    expect(await page.evaluate(() => sessionStorage.getItem('hookgate.token'))).toBeNull();
     await context.close();
   });
 
