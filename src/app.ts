@@ -10,6 +10,7 @@ import { createServices, type Services } from './domain/services';
 import { DeliveryEngine } from './delivery/engine';
 import { SsrfGuard } from './delivery/ssrf';
 import { createGraphQL } from './graphql/yoga';
+import { consoleHandler } from './http/console';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -58,7 +59,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
     const graphql = createGraphQL({ services, prisma: db.prisma, logger });
-    const handlers: NodeHandler[] = [graphql.handler, ...restRoutes(services)];
+    const handlers: NodeHandler[] = [graphql.handler, consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services)];
     const server = createHttpServer({
       logger,
       metrics: createMetrics({ hookCache: () => hookCache.stats() }),

@@ -65,6 +65,8 @@ const envSchema = z.object({
   HOOKGATE_DELIVERY_LEASE: duration.optional(),
   /** On shutdown, how long in-flight sends may take before their leases are released. */
   HOOKGATE_SHUTDOWN_GRACE: duration.default(10_000),
+  /** CSP `frame-ancestors` of /console: who may embed it in an iframe (portal links). */
+  HOOKGATE_CONSOLE_FRAME_ANCESTORS: z.string().regex(/^[^;,\r\n]+$/, 'expected CSP sources separated by spaces').default("'self'"),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'expected one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),

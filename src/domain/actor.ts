@@ -8,6 +8,9 @@ export interface Actor {
   readonly isAdmin: boolean;
 }
 
+/** A portal session's actor (portal.ts): no user has this id, so it owns no hook of its own. */
+export const PORTAL_ACTOR_ID = 0;
+
 export function requireAdmin(actor: Actor, message = 'Administrator access is required'): void {
   if (!actor.isAdmin) throw new ForbiddenError(message);
 }

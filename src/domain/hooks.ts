@@ -2,7 +2,7 @@
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { BranchFilterStrategy, HookKind, SubjectType } from '../generated/prisma/enums';
-import { canAccessHook, requireAdmin, type Actor } from './actor';
+import { PORTAL_ACTOR_ID, canAccessHook, requireAdmin, type Actor } from './actor';
 import type { HookCache } from './hook-cache';
 import { ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from './errors';
 import {
@@ -90,7 +90,7 @@ export class HookService {
       isActive: true,
       enableSslVerification: true,
       branchFilterStrategy: 'WILDCARD',
-      createdById: actor.id,
+      createdById: actor.id === PORTAL_ACTOR_ID ? null : actor.id,
     }, input, true);
     if (!actor.isAdmin && state.namespace && state.namespace !== actor.username) {
       throw new ForbiddenError(`You can only add hooks to subjects in your own namespace (${actor.username})`);

@@ -3,12 +3,14 @@ import type { PrismaClient } from '../generated/prisma/client';
 import type { DeliveryOperations } from './delivery-operations';
 import type { HookCache } from './hook-cache';
 import { HookService, allowAllUrls, type HookRecord, type UrlPolicy } from './hooks';
+import { PortalService } from './portal';
 import { UserService } from './users';
 
 export interface Services {
   readonly users: UserService;
   readonly hooks: HookService;
   readonly deliveries: DeliveryOperations;
+  readonly portal: PortalService;
 }
 
 export interface ServiceOptions {
@@ -25,6 +27,7 @@ export function createServices(prisma: PrismaClient, options: ServiceOptions = {
     users: new UserService(prisma),
     hooks,
     deliveries: options.deliveries?.(hooks) ?? deliveriesNotConfigured,
+    portal: new PortalService(prisma),
   };
 }
 

@@ -16,6 +16,8 @@ export interface GraphQLContext {
    * live in one process, as the tests do). Writes go through `services`, never through this.
    */
   readonly prisma: PrismaClient;
+  /** This server's origin as the client addressed it (`http://host:port`), for absolute links. */
+  readonly origin: string;
   /** Aborted when the client goes away; ends subscriptions. */
   readonly signal: AbortSignal;
 }

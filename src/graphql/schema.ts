@@ -5,6 +5,7 @@ import './types/user';
 import './types/hook';
 import './types/delivery';
 import './types/url-variable';
+import './types/portal';
 
 export const schema = builder.toSchema();
 

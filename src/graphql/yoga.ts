@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { authenticateToken } from '../domain/authenticate';
 import { UnauthenticatedError } from '../domain/errors';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { NodeHandler } from '../http/server';
@@ -112,7 +113,7 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     renderGraphiQL,
     context: async ({ request }): Promise<GraphQLContext> => {
       const { actor, authFailure } = await authenticate(services, request.headers.get('authorization'));
-      return { actor, authFailure, services, prisma, signal: request.signal };
+      return { actor, authFailure, services, prisma, origin: new URL(request.url).origin, signal: request.signal };
     },
   });
 
@@ -132,7 +133,7 @@ async function authenticate(services: GraphQLServices, header: string | null): P
   const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
   if (!token) return { actor: null, authFailure: 'A valid API token is required (Authorization: Bearer <token>)' };
   try {
-    return { actor: await services.users.authenticate(token), authFailure: '' };
+    return { actor: await authenticateToken(services, token), authFailure: '' };
   } catch (error) {
     if (error instanceof UnauthenticatedError) return { actor: null, authFailure: error.message };
     throw error;

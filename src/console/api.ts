@@ -1,0 +1,72 @@
+// The console's only way to the server: named operations (src/console/operations/*.graphql) sent
+// to /graphql. `requestBody` is the one place that decides what goes on the wire, so switching to
+// persisted operations (`{documentId}`) changes only it.
+import { currentToken } from './session';
+
+const documents = import.meta.glob<string>('./operations/*.graphql', { query: '?raw', import: 'default', eager: true });
+
+export type OperationName =
+  | 'Viewer' | 'Hooks' | 'Hook' | 'Delivery' | 'CreateHook' | 'UpdateHook' | 'DeleteHook' | 'SetUrlVariable'
+  | 'DeleteUrlVariable' | 'TestHook' | 'Redeliver' | 'CreateUser' | 'CreatePortalSession' | 'DeliveryUpdated';
+
+export interface UserError {
+  field: string[] | null;
+  message: string;
+  code: string;
+}
+
+/** A top-level GraphQL error; `code` is `extensions.code` (UNAUTHENTICATED, FORBIDDEN, …). */
+export class ApiError extends Error {
+  constructor(message: string, readonly code: string | undefined) {
+    super(message);
+  }
+}
+
+export function document(name: OperationName): string {
+  const text = documents[`./operations/${name}.graphql`];
+  if (!text) throw new Error(`operation ${name} is missing`);
+  return text;
+}
+
+export function requestBody(name: OperationName, variables: object): Record<string, unknown> {
+  return { query: document(name), operationName: name, variables };
+}
+
+export function authHeaders(token = currentToken()): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+type Listener = (error: ApiError) => void;
+const unauthenticatedListeners = new Set<Listener>();
+/** Called when the server refuses the token (expired portal link, token revoked). */
+export function onUnauthenticated(listener: Listener): () => void {
+  unauthenticatedListeners.add(listener);
+  return () => unauthenticatedListeners.delete(listener);
+}
+
+export async function request<T>(name: OperationName, variables: object = {}, token?: string): Promise<T> {
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...authHeaders(token) },
+    body: JSON.stringify(requestBody(name, variables)),
+  });
+  const result = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  const first = result.errors?.[0];
+  if (first) {
+    const error = new ApiError(first.message, first.extensions?.code);
+    if (error.code === 'UNAUTHENTICATED' && token === undefined) unauthenticatedListeners.forEach((listener) => listener(error));
+    throw error;
+  }
+  if (!result.data) throw new ApiError(`The server answered ${response.status}`, undefined);
+  return result.data;
+}
+
+/** The message of the userErrors entry for an input field (`["input", "url"]` → `url`). */
+export function fieldErrors(errors: UserError[]): Record<string, string> {
+  const byField: Record<string, string> = {};
+  for (const error of errors) {
+    const field = error.field?.[error.field.length - 1] ?? '';
+    byField[field] = byField[field] ? `${byField[field]} ${error.message}` : error.message;
+  }
+  return byField;
+}

@@ -1,0 +1,149 @@
+// Create and edit both kinds of hook: every field of CreateHookInput, each userErrors entry shown
+// next to its field in the API's own words.
+import { useEffect, useState, type FormEvent } from 'react';
+import { fieldErrors, request, type UserError } from '../api';
+import { SUBJECT_EVENTS, SUBJECT_TYPES, SYSTEM_EVENTS } from '../format';
+import { href, navigate } from '../router';
+import { describedBy, Field, FieldError } from './Field';
+import { UrlVariablesField, type VariableRow } from './UrlVariablesField';
+
+interface HookFields {
+  kind: string; url: string; name: string; description: string; subjectType: string; subject: string; events: string[];
+  isActive: boolean; enableSslVerification: boolean; pushEventsBranchFilter: string; branchFilterStrategy: string;
+}
+const EMPTY: HookFields = {
+  kind: 'SUBJECT', url: '', name: '', description: '', subjectType: 'BUILD_REPO', subject: '', events: ['build:complete'],
+  isActive: true, enableSslVerification: true, pushEventsBranchFilter: '', branchFilterStrategy: 'WILDCARD',
+};
+type Stored = HookFields & { hasSecret: boolean; urlVariables: { key: string }[] };
+type Payload = { hook: { id: string } | null; userErrors: UserError[] };
+
+export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolean }) {
+  const [fields, setFields] = useState<HookFields>(EMPTY);
+  const [hasSecret, setHasSecret] = useState(false);
+  // Write-only: an edit keeps the stored secret unless it is replaced or removed.
+  const [secretAction, setSecretAction] = useState<'keep' | 'replace' | 'remove'>(hookId ? 'keep' : 'replace');
+  const [secret, setSecret] = useState('');
+  const [variables, setVariables] = useState<VariableRow[]>([]);
+  const [storedKeys, setStoredKeys] = useState<string[]>([]);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [loaded, setLoaded] = useState(!hookId);
+  const [savedId, setSavedId] = useState(hookId);
+
+  useEffect(() => {
+    if (!hookId) return;
+    void request<{ hook: Stored | null }>('Hook', { id: hookId }).then(({ hook }) => {
+      if (!hook) return setErrors({ '': 'This hook does not exist or you may not see it.' });
+      setFields({ ...EMPTY, ...Object.fromEntries(Object.entries(hook).map(([k, v]) => [k, v ?? ''])) } as HookFields);
+      setHasSecret(hook.hasSecret);
+      setVariables(hook.urlVariables.map(({ key }) => ({ key, value: '', stored: true })));
+      setStoredKeys(hook.urlVariables.map(({ key }) => key));
+      setLoaded(true);
+    });
+  }, [hookId]);
+
+  const set = <K extends keyof HookFields>(key: K, value: HookFields[K]) => setFields((current) => ({ ...current, [key]: value }));
+  const eventChoices = fields.kind === 'SYSTEM' ? SYSTEM_EVENTS : SUBJECT_EVENTS[fields.subjectType] ?? [];
+  const changeSubjectType = (subjectType: string) => setFields((current) => ({ ...current, subjectType, events: [...(SUBJECT_EVENTS[subjectType] ?? [])] }));
+  const changeKind = (kind: string) => setFields((current) => ({ ...current, kind, events: kind === 'SYSTEM' ? [...SYSTEM_EVENTS] : [...(SUBJECT_EVENTS[current.subjectType] ?? [])] }));
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const subjectFields = fields.kind === 'SUBJECT' ? { subjectType: fields.subjectType, subject: fields.subject } : {};
+    const input = {
+      url: fields.url, name: fields.name || null, description: fields.description || null, events: fields.events,
+      isActive: fields.isActive, enableSslVerification: fields.enableSslVerification,
+      pushEventsBranchFilter: fields.pushEventsBranchFilter || null, branchFilterStrategy: fields.branchFilterStrategy,
+      ...(secretAction === 'replace' && secret !== '' ? { secret } : secretAction === 'remove' ? { secret: null } : {}),
+    };
+    let id = savedId;
+    // A hook created on an earlier try (whose variables then failed) is updated, not created twice.
+    const result = id
+      ? (await request<{ updateHook: Payload }>('UpdateHook', { input: { id, ...input } })).updateHook
+      : (await request<{ createHook: Payload }>('CreateHook', { input: { kind: fields.kind, ...subjectFields, ...input } })).createHook;
+    if (result.userErrors.length > 0 || !result.hook) return setErrors(fieldErrors(result.userErrors));
+    id = result.hook.id;
+    setSavedId(id);
+    const variableErrors: UserError[] = [];
+    for (const key of storedKeys.filter((stored) => !variables.some((row) => row.key === stored))) {
+      variableErrors.push(...(await request<{ deleteUrlVariable: Payload }>('DeleteUrlVariable', { input: { hookId: id, key } })).deleteUrlVariable.userErrors);
+    }
+    for (const row of variables.filter((row) => row.key.trim() !== '' && row.value !== '')) {
+      variableErrors.push(...(await request<{ setUrlVariable: Payload }>('SetUrlVariable', { input: { hookId: id, key: row.key.trim(), value: row.value } })).setUrlVariable.userErrors);
+    }
+    if (variableErrors.length > 0) return setErrors({ urlVariables: variableErrors.map((e) => e.message).join(' ') });
+    navigate({ page: 'hook', id });
+  };
+
+  if (!loaded) return <p role="status">{errors[''] ?? 'Loading…'}</p>;
+  return (
+    <form className="hook-form" onSubmit={submit} aria-labelledby="form-title" noValidate>
+      <h1 id="form-title">{hookId ? 'Edit hook' : 'New hook'}</h1>
+      <FieldError id="form" message={errors[''] ?? errors.id} />
+      <Field id="kind" label="Kind" error={errors.kind}>
+        <select id="kind" value={fields.kind} disabled={Boolean(hookId) || !isAdmin} onChange={(e) => changeKind(e.target.value)} {...describedBy('kind', errors.kind)}>
+          <option value="SUBJECT">Subject hook</option>
+          <option value="SYSTEM">System hook</option>
+        </select>
+      </Field>
+      <Field id="url" label="URL" error={errors.url} hint="Placeholders such as {token} are filled from URL variables.">
+        <input id="url" type="url" value={fields.url} onChange={(e) => set('url', e.target.value)} {...describedBy('url', errors.url)} />
+      </Field>
+      <Field id="name" label="Name" error={errors.name}>
+        <input id="name" value={fields.name} onChange={(e) => set('name', e.target.value)} {...describedBy('name', errors.name)} />
+      </Field>
+      <Field id="description" label="Description" error={errors.description}>
+        <textarea id="description" value={fields.description} onChange={(e) => set('description', e.target.value)} {...describedBy('description', errors.description)} />
+      </Field>
+      {fields.kind === 'SUBJECT' && (
+        <>
+          <Field id="subjectType" label="Subject type" error={errors.subjectType}>
+            <select id="subjectType" value={fields.subjectType} disabled={Boolean(hookId)} onChange={(e) => changeSubjectType(e.target.value)} {...describedBy('subjectType', errors.subjectType)}>
+              {SUBJECT_TYPES.map((type) => <option key={type} value={type}>{type}</option>)}
+            </select>
+          </Field>
+          <Field id="subject" label="Subject" error={errors.subject} hint="namespace/name for repositories, a job name for jobs">
+            <input id="subject" value={fields.subject} readOnly={Boolean(hookId)} onChange={(e) => set('subject', e.target.value)} {...describedBy('subject', errors.subject)} />
+          </Field>
+        </>
+      )}
+      <fieldset aria-describedby={errors.events ? 'events-error' : undefined}>
+        <legend>Events</legend>
+        {eventChoices.map((name) => (
+          <label key={name} className="check">
+            <input type="checkbox" checked={fields.events.includes(name)}
+              onChange={(e) => set('events', e.target.checked ? [...fields.events, name] : fields.events.filter((x) => x !== name))} />
+            {name}
+          </label>
+        ))}
+        <FieldError id="events" message={errors.events} />
+      </fieldset>
+      <Field id="secret" label={fields.kind === 'SYSTEM' ? 'Token' : 'Secret'} error={errors.secret}>
+        {secretAction === 'replace'
+          ? <input id="secret" type="password" autoComplete="new-password" value={secret} onChange={(e) => setSecret(e.target.value)} {...describedBy('secret', errors.secret)} />
+          : (
+            <p id="secret" className="secret">
+              {secretAction === 'remove' ? 'removed on save' : hasSecret ? 'set' : 'not set'}
+              <button type="button" aria-label={`Replace ${fields.kind === 'SYSTEM' ? 'token' : 'secret'}`} onClick={() => setSecretAction('replace')}>Replace</button>
+              {hasSecret && secretAction === 'keep' && <button type="button" aria-label={`Remove ${fields.kind === 'SYSTEM' ? 'token' : 'secret'}`} onClick={() => setSecretAction('remove')}>Remove</button>}
+            </p>
+          )}
+      </Field>
+      <label className="check"><input type="checkbox" checked={fields.isActive} onChange={(e) => set('isActive', e.target.checked)} />Active</label>
+      <label className="check"><input type="checkbox" checked={fields.enableSslVerification} onChange={(e) => set('enableSslVerification', e.target.checked)} />Verify TLS certificates</label>
+      <Field id="pushEventsBranchFilter" label="Branch filter" error={errors.pushEventsBranchFilter}>
+        <input id="pushEventsBranchFilter" value={fields.pushEventsBranchFilter} onChange={(e) => set('pushEventsBranchFilter', e.target.value)} {...describedBy('pushEventsBranchFilter', errors.pushEventsBranchFilter)} />
+      </Field>
+      <Field id="branchFilterStrategy" label="Branch filter strategy" error={errors.branchFilterStrategy}>
+        <select id="branchFilterStrategy" value={fields.branchFilterStrategy} onChange={(e) => set('branchFilterStrategy', e.target.value)}>
+          <option value="WILDCARD">Wildcard</option><option value="REGEX">Regular expression</option><option value="ALL_BRANCHES">All branches</option>
+        </select>
+      </Field>
+      <UrlVariablesField rows={variables} onChange={setVariables} error={errors.urlVariables ?? errors.key ?? errors.value} />
+      <div className="actions">
+        <button type="submit">Save</button>
+        <a href={savedId ? href({ page: 'hook', id: savedId }) : href({ page: 'hooks' })}>Cancel</a>
+      </div>
+    </form>
+  );
+}

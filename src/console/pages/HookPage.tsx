@@ -1,0 +1,142 @@
+// One hook: its settings, "Send test", "Re-enable", "Delete", and its recent deliveries, live.
+import { useCallback, useEffect, useState } from 'react';
+import { request, type UserError } from '../api';
+import { dateTime, DELIVERY_STATUSES, hookStatus, prettyBody, subjectLabel } from '../format';
+import { subscribeDeliveries, type DeliverySummary } from '../live';
+import { href, navigate } from '../router';
+
+interface Attempt { startedAt: string; durationMs: number; responseStatus: number | null; responseBody: string | null; error: string | null }
+interface HookDetail {
+  id: string; databaseId: number; kind: string; url: string; name: string | null; description: string | null; subjectType: string | null;
+  subject: string | null; events: string[]; isActive: boolean; alertStatus: string; disabledUntil: string | null; hasSecret: boolean;
+  enableSslVerification: boolean; pushEventsBranchFilter: string | null; branchFilterStrategy: string; createdAt: string;
+  urlVariables: { key: string }[]; deliveries: { nodes: DeliverySummary[] };
+}
+type TestResult = { delivery: { id: string; status: string; attempts: Attempt[] } | null; userErrors: UserError[] };
+
+export function HookPage({ id }: { id: string }) {
+  const [hook, setHook] = useState<HookDetail | null | undefined>(undefined);
+  const [deliveries, setDeliveries] = useState<DeliverySummary[]>([]);
+  const [status, setStatus] = useState('');
+  const [test, setTest] = useState<TestResult | null>(null);
+  const [testing, setTesting] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [message, setMessage] = useState('');
+
+  const load = useCallback(async () => {
+    const data = await request<{ hook: HookDetail | null }>('Hook', { id, status: status || null });
+    setHook(data.hook);
+    setDeliveries(data.hook?.deliveries.nodes ?? []);
+  }, [id, status]);
+  useEffect(() => { void load(); }, [load]);
+
+  // The engine's updates replace a row in place; a new delivery goes on top.
+  useEffect(() => subscribeDeliveries(id, (update) => {
+    setDeliveries((rows) => {
+      if (status && update.status !== status) return rows.filter((row) => row.id !== update.id);
+      return rows.some((row) => row.id === update.id) ? rows.map((row) => (row.id === update.id ? update : row)) : [update, ...rows];
+    });
+  }), [id, status]);
+
+  if (hook === undefined) return <p role="status">Loading…</p>;
+  if (hook === null) return <p role="alert">This hook does not exist or you may not see it.</p>;
+
+  const sendTest = async () => {
+    setTesting(true);
+    try {
+      const event = hook.kind === 'SUBJECT' ? hook.events[0] : undefined;
+      setTest((await request<{ testHook: TestResult }>('TestHook', { input: { id: hook.id, ...(event ? { event } : {}) } })).testHook);
+    } finally {
+      setTesting(false);
+    }
+  };
+  const reEnable = async () => {
+    const result = await request<{ updateHook: { userErrors: UserError[] } }>('UpdateHook', { input: { id: hook.id, isActive: true } });
+    setMessage(result.updateHook.userErrors.map((e) => e.message).join(' ') || 'The hook is active again.');
+    await load();
+  };
+  const remove = async () => {
+    const result = await request<{ deleteHook: { userErrors: UserError[] } }>('DeleteHook', { input: { id: hook.id } });
+    if (result.deleteHook.userErrors.length > 0) return setMessage(result.deleteHook.userErrors.map((e) => e.message).join(' '));
+    navigate({ page: 'hooks' });
+  };
+  const attempt = test?.delivery?.attempts.at(-1);
+  const state = hookStatus(hook);
+
+  return (
+    <section aria-labelledby="hook-title">
+      <div className="heading">
+        <h1 id="hook-title">Hook {hook.name ?? hook.databaseId}</h1>
+        <a className="button" href={href({ page: 'editHook', id: hook.id })}>Edit</a>
+      </div>
+      {message && <p role="status">{message}</p>}
+      <dl className="settings">
+        <dt>URL</dt><dd>{hook.url}</dd>
+        <dt>Kind</dt><dd>{hook.kind.toLowerCase()}</dd>
+        <dt>Subject</dt><dd>{subjectLabel(hook)}</dd>
+        <dt>Events</dt><dd>{hook.events.join(', ')}</dd>
+        <dt>Status</dt><dd>{state}</dd>
+        <dt>Secret</dt><dd>{hook.hasSecret ? 'set' : 'not set'}</dd>
+        <dt>TLS verification</dt><dd>{hook.enableSslVerification ? 'on' : 'off'}</dd>
+        <dt>Branch filter</dt><dd>{hook.pushEventsBranchFilter ? `${hook.pushEventsBranchFilter} (${hook.branchFilterStrategy.toLowerCase()})` : hook.branchFilterStrategy.toLowerCase()}</dd>
+        <dt>URL variables</dt><dd>{hook.urlVariables.map((v) => v.key).join(', ') || 'none'}</dd>
+        {hook.description && <><dt>Description</dt><dd>{hook.description}</dd></>}
+      </dl>
+      <div className="actions">
+        <button type="button" onClick={sendTest} disabled={testing}>Send test</button>
+        {state !== 'active' && <button type="button" onClick={reEnable}>Re-enable</button>}
+        {!confirmDelete && <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>Delete</button>}
+      </div>
+      {confirmDelete && (
+        <div role="alertdialog" aria-labelledby="confirm-title" className="confirm">
+          <p id="confirm-title">Delete this hook and its delivery history?</p>
+          <button type="button" className="danger" onClick={remove} autoFocus>Yes, delete</button>
+          <button type="button" onClick={() => setConfirmDelete(false)}>Cancel</button>
+        </div>
+      )}
+      {test && (
+        <section aria-labelledby="test-title" className="card" aria-live="polite">
+          <h2 id="test-title">Test result</h2>
+          {test.userErrors.map((e) => <p key={e.message} role="alert" className="error">{e.message}</p>)}
+          {attempt && (
+            <dl className="settings">
+              <dt>Response status</dt><dd>{attempt.responseStatus ?? 'none'}</dd>
+              <dt>Duration</dt><dd>{attempt.durationMs} ms</dd>
+              {attempt.error && <><dt>Error</dt><dd>{attempt.error}</dd></>}
+              <dt>Response body</dt><dd><pre>{prettyBody(attempt.responseBody)}</pre></dd>
+            </dl>
+          )}
+        </section>
+      )}
+      <section aria-labelledby="deliveries-title">
+        <div className="heading">
+          <h2 id="deliveries-title">Recent deliveries</h2>
+          <label>Status
+            <select value={status} onChange={(e) => setStatus(e.target.value)}>
+              <option value="">Any</option>
+              {DELIVERY_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+            </select>
+          </label>
+        </div>
+        <div className="scroll">
+          <table>
+            <caption className="visually-hidden">Recent deliveries</caption>
+            <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Next attempt</th><th scope="col">Created</th></tr></thead>
+            <tbody>
+              {deliveries.map((d) => (
+                <tr key={d.id}>
+                  <td><a href={href({ page: 'delivery', id: d.id })}>{d.event}</a></td>
+                  <td>{d.status}</td>
+                  <td>{d.attemptCount}</td>
+                  <td>{dateTime(d.nextAttemptAt)}</td>
+                  <td>{dateTime(d.createdAt)}</td>
+                </tr>
+              ))}
+              {deliveries.length === 0 && <tr><td colSpan={5}>No deliveries yet.</td></tr>}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </section>
+  );
+}
