@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../logger';
 import type { DeliveryEvents } from './events';
+import { HostLimiter } from './host-limiter';
 import { substituteUrlVariables, type AttemptResult, type DeliveryJob, type Sender } from './send';
 import type { AttemptToRecord, ClaimedDelivery, DeliveryStore } from './store';
 
@@ -45,7 +46,7 @@ export class WorkerPool {
   private wakePending = false;
   /** Deliveries being sent or recorded. */
   private inFlight = 0;
-  private readonly sendsByHost = new Map<string, number>();
+  private readonly limiter: HostLimiter;
   /** Claimed deliveries waiting for a free slot at their destination. */
   private readonly waiting = new Map<string, { delivery: ClaimedDelivery; since: number }[]>();
   private waitingCount = 0;
@@ -62,6 +63,7 @@ export class WorkerPool {
   constructor(private readonly options: WorkerPoolOptions) {
     this.now = options.now ?? (() => new Date());
     this.pollMs = options.pollMs ?? 500;
+    this.limiter = new HostLimiter({ concurrency: options.concurrency, perHost: options.perHostConcurrency });
   }
 
   start(): void {
@@ -166,7 +168,7 @@ export class WorkerPool {
       }
       const host = destinationOf(job);
       this.rememberHost(host, job.hookId);
-      if ((this.sendsByHost.get(host) ?? 0) < this.options.perHostConcurrency) {
+      if (!this.waiting.has(host) && this.limiter.canStart(host)) {
         this.run(delivery, host);
         continue;
       }
@@ -202,7 +204,7 @@ export class WorkerPool {
 
   private run(delivery: ClaimedDelivery, host: string): void {
     this.inFlight++;
-    this.sendsByHost.set(host, (this.sendsByHost.get(host) ?? 0) + 1);
+    this.limiter.start(host);
     void this.options.sender.send(delivery.job, this.abort.signal)
       .then((result) => {
         this.hostDone(host);
@@ -220,25 +222,25 @@ export class WorkerPool {
       });
   }
 
-  /** A send finished: the next delivery waiting for this destination takes its slot. */
+  /** A send finished: deliveries waiting for a slot take it, this destination's first. */
   private hostDone(host: string): void {
-    const left = (this.sendsByHost.get(host) ?? 1) - 1;
-    if (left > 0) this.sendsByHost.set(host, left);
-    else this.sendsByHost.delete(host);
+    this.limiter.finish(host);
+    if (!this.running) return; // Stopping: waiting deliveries stay queued; releaseAll gives them back.
+    const started = this.startWaiting(host) + [...this.waiting.keys()].reduce((n, other) => n + this.startWaiting(other), 0);
+    // A slot is free and nothing here waits for it: its hooks may be claimed.
+    if (started === 0) this.wake();
+  }
+
+  private startWaiting(host: string): number {
     const queue = this.waiting.get(host);
-    const next = queue?.shift();
-    if (queue && queue.length === 0) this.waiting.delete(host);
-    if (!next) {
-      // A slot at this destination is free and nothing here waits for it: its hooks may be claimed.
-      this.wake();
-    } else if (this.running) {
+    let started = 0;
+    while (queue && queue.length > 0 && this.limiter.canStart(host)) {
       this.waitingCount--;
-      this.run(next.delivery, host);
-    } else {
-      // Stopping: leave it queued; releaseAll gives it back.
-      queue?.unshift(next);
-      this.waiting.set(host, queue!);
+      started++;
+      this.run(queue.shift()!.delivery, host);
     }
+    if (queue && queue.length === 0) this.waiting.delete(host);
+    return started;
   }
 
   private rememberHost(host: string, hookId: number): void {
@@ -249,11 +251,7 @@ export class WorkerPool {
   }
 
   private excludedHooks(): number[] {
-    const excluded: number[] = [];
-    for (const [host, sends] of this.sendsByHost) {
-      if (sends >= this.options.perHostConcurrency) excluded.push(...(this.hooksByHost.get(host) ?? []));
-    }
-    return excluded;
+    return this.limiter.blockedHosts().flatMap((host) => [...(this.hooksByHost.get(host) ?? [])]);
   }
 
   /** Queues a result; results are written in batches, one transaction each. */
