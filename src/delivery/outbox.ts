@@ -5,7 +5,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { BranchFilterStrategy, SubjectType } from '../generated/prisma/enums';
 import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
 import { ValidationError, type FieldIssue } from '../domain/errors';
-import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject } from '../domain/hook-rules';
+import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject, hasNul } from '../domain/hook-rules';
 import { notifySql, type DeliveryEvents } from './events';
 
 /** System events that only reach hooks with the matching `*_events` flag. */
@@ -56,6 +56,8 @@ export function validateEvent(input: PublishEventInput): ValidEvent {
     }
   }
   if (ref !== null && (typeof ref !== 'string' || ref.length > MAX_REF)) issues.push({ field: 'ref', message: `must be a string of at most ${MAX_REF} characters` });
+  else if (ref !== null && hasNul(ref)) issues.push({ field: 'ref', message: 'must not contain NUL characters' });
+  if (name !== '' && hasNul(name)) issues.push({ field: 'event', message: 'must not contain NUL characters' });
   let payload: ValidEvent['payload'] = Prisma.JsonNull;
   if (input.payload === undefined) issues.push({ field: 'payload', message: 'is missing' });
   else if (input.payload !== null) {
