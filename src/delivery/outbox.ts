@@ -117,7 +117,9 @@ export class Outbox {
     const updates = deliveries.map((delivery) => ({ deliveryId: delivery.id, hookId: delivery.hookId }));
     // After the commit: a wake-up call, not part of the record. Missed, the workers' polling finds the work.
     const notify = notifySql(this.events.notifyStatements(updates, deliveries.length > 0));
-    if (notify) await this.prisma.$executeRaw(notify);
+    // The event is committed: a failed wake-up must not turn that into an error (the client would
+    // retry and duplicate it). Workers poll, and reconnecting listeners look for due work.
+    if (notify) await this.prisma.$executeRaw(notify).catch(() => 0);
     this.events.emitLocal(updates, deliveries.length > 0);
     const stored: Event = {
       id: first.event_id, name: event.name, subjectType: event.subjectType, subject: event.subject, ref: event.ref,
