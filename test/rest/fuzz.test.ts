@@ -223,4 +223,19 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
     const listed = await t.app.services.hooks.list(t.admin, { kind: 'SYSTEM' });
     expect(listed.hooks.some((h) => h.url.includes('proto'))).toBe(false);
   });
+
+  it('answers oversized headers with 431, as Node does', async () => {
+    const { connect } = await import('node:net');
+    const { port } = new URL(t.url);
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+    expect(status).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+  });
 });
