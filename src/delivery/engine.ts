@@ -4,7 +4,7 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { HookKind } from '../generated/prisma/enums';
 import type { Config } from '../config';
 import type { Notifications } from '../db/notifications';
-import { canAccessHook, requireAdmin, type Actor } from '../domain/actor';
+import { canAccessHook, requirePublisher, type Actor } from '../domain/actor';
 import type {
   DeliveryOperations, DeliveryUpdate, DeliveryWithAttempts, PublishEventInput, PublishResult,
 } from '../domain/delivery-operations';
@@ -103,7 +103,7 @@ export class DeliveryEngine implements DeliveryOperations {
   }
 
   async publish(actor: Actor, input: PublishEventInput): Promise<PublishResult> {
-    requireAdmin(actor, 'Only administrators can publish events');
+    requirePublisher(actor);
     const result = await this.outbox.publish(validateEvent(input), this.now());
     if (result.deliveries.length > 0) this.pool.wake();
     return result;

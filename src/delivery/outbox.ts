@@ -5,7 +5,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { BranchFilterStrategy, SubjectType } from '../generated/prisma/enums';
 import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
 import { ValidationError, type FieldIssue } from '../domain/errors';
-import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject } from '../domain/hook-rules';
+import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject, hasNul } from '../domain/hook-rules';
 import { notifySql, type DeliveryEvents } from './events';
 
 /** System events that only reach hooks with the matching `*_events` flag. */
@@ -56,6 +56,8 @@ export function validateEvent(input: PublishEventInput): ValidEvent {
     }
   }
   if (ref !== null && (typeof ref !== 'string' || ref.length > MAX_REF)) issues.push({ field: 'ref', message: `must be a string of at most ${MAX_REF} characters` });
+  else if (ref !== null && hasNul(ref)) issues.push({ field: 'ref', message: 'must not contain NUL characters' });
+  if (name !== '' && hasNul(name)) issues.push({ field: 'event', message: 'must not contain NUL characters' });
   let payload: ValidEvent['payload'] = Prisma.JsonNull;
   if (input.payload === undefined) issues.push({ field: 'payload', message: 'is missing' });
   else if (input.payload !== null) {
@@ -115,7 +117,9 @@ export class Outbox {
     const updates = deliveries.map((delivery) => ({ deliveryId: delivery.id, hookId: delivery.hookId }));
     // After the commit: a wake-up call, not part of the record. Missed, the workers' polling finds the work.
     const notify = notifySql(this.events.notifyStatements(updates, deliveries.length > 0));
-    if (notify) await this.prisma.$executeRaw(notify);
+    // The event is committed: a failed wake-up must not turn that into an error (the client would
+    // retry and duplicate it). Workers poll, and reconnecting listeners look for due work.
+    if (notify) await this.prisma.$executeRaw(notify).catch(() => 0);
     this.events.emitLocal(updates, deliveries.length > 0);
     const stored: Event = {
       id: first.event_id, name: event.name, subjectType: event.subjectType, subject: event.subject, ref: event.ref,

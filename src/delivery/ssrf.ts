@@ -5,13 +5,12 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { UrlPolicy } from '../domain/hooks';
+import { METADATA_HOSTNAMES, classifyAddress } from './address-class';
+
+export { classifyAddress } from './address-class';
 
 export const LOCALHOST_REFUSED = 'Requests to localhost are not allowed';
 export const LOCAL_NETWORK_REFUSED = 'Requests to the local network are not allowed';
-
-/** Refused even when local requests are allowed: they hand out cloud credentials. */
-const METADATA_ADDRESSES = ['169.254.169.254', 'fd00:ec2::254'];
-const METADATA_HOSTNAMES = ['metadata.google.internal'];
 
 export interface SsrfOptions {
   allowLocalRequests: boolean;
@@ -29,26 +28,6 @@ const SAVE_CHECK_DNS_TIMEOUT_MS = 2_000;
 export class BlockedRequestError extends Error {
   override name = 'BlockedRequestError';
   readonly code = 'HOOKGATE_BLOCKED_REQUEST';
-}
-
-type Verdict = 'public' | 'loopback' | 'local' | 'metadata';
-
-/** Classifies one address; IPv4-mapped IPv6 is judged as the IPv4 address it carries. */
-export function classifyAddress(text: string): Verdict {
-  const parsed = ipaddr.parse(text);
-  const address = parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()
-    ? (parsed as ipaddr.IPv6).toIPv4Address()
-    : parsed;
-  const normalised = address.toNormalizedString();
-  if (METADATA_ADDRESSES.some((meta) => ipaddr.parse(meta).toNormalizedString() === normalised)) return 'metadata';
-  const range = address.range();
-  if (range === 'loopback' || range === 'unspecified') return 'loopback';
-  // Anything outside plain unicast (private, link-local, CGNAT, multicast, unique-local, 6to4,
-  // Teredo, reserved, …) is not the public internet. A mapped address counts as local too, so
-  // `::ffff:10.0.0.1` written by hand is refused like `10.0.0.1`.
-  if (range !== 'unicast') return 'local';
-  if (address !== parsed) return 'local';
-  return 'public';
 }
 
 export class SsrfGuard implements UrlPolicy {

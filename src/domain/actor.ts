@@ -24,3 +24,8 @@ export function canAccessHook(actor: Actor, hook: { kind: HookKind; namespace: s
   if (hook.kind === 'SYSTEM') return false;
   return hook.namespace === actor.username || hook.createdById === actor.id;
 }
+
+/** Publishing events is for administrators (the engine checks again; transports ask first to skip the body). */
+export function requirePublisher(actor: Actor): void {
+  requireAdmin(actor, 'Only administrators can publish events');
+}

@@ -50,6 +50,9 @@ export function checkHookUrl(url: string): string | null {
   try {
     parsed = new URL(masked);
   } catch {
+    // WHATWG URLs have no IPv6 zone ids (`[fe80::1%25eth0]`); say so rather than blame the scheme.
+    if (/\[[^\]]*%/.test(masked)) return 'is blocked: IPv6 zone identifiers (the "%" part) are not allowed';
+    if (/^https?:/i.test(masked)) return 'is blocked: URL could not be parsed';
     return 'is blocked: Only allowed schemes are http, https';
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'is blocked: Only allowed schemes are http, https';

@@ -104,6 +104,14 @@ export function maskError(error: unknown, onUnexpected: (error: unknown) => void
       : original.code;
     return new GraphQLError(original.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: { code } });
   }
+  if (graphQLError && !graphQLError.path && original instanceof GraphQLError) {
+    // graphql-js refusing the request's variables (an unknown input field, say): the client's input.
+    return new GraphQLError(graphQLError.message, { nodes: graphQLError.nodes, extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  if (!graphQLError?.path && original instanceof RangeError) {
+    // The parser recursing into a literal nested thousands deep: a bad document, not our failure.
+    return new GraphQLError('The document nests too deeply', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
   if (graphQLError && !graphQLError.originalError) {
     // Validation and parse errors: about the document the client sent, safe to show.
     return graphQLError;

@@ -32,8 +32,12 @@ export function createHttpServer(options: ServerOptions): Server {
       else res.destroy();
     });
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // The statuses Node itself would send: 408 for a request or header timeout, 431 for oversized headers.
+    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+      : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   return server;
 }

@@ -1,12 +1,13 @@
 // The plumbing both REST dialects share: reading and parsing bodies, tokens, ids, and writing answers.
 // Plain node req/res on purpose: a Fetch Request per call would be work for nothing on the hot path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_JSON_DEPTH, jsonTooDeep, plainParams } from '../http/json-body';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Something wrong with the request itself, before any domain rule is asked. */
 export class BadRequestError extends Error {
-  constructor(readonly reason: 'malformed_json' | 'not_an_object' | 'unsupported_media_type', message: string) {
+  constructor(readonly reason: 'malformed_json' | 'not_an_object' | 'too_deep' | 'unsupported_media_type', message: string) {
     super(message);
   }
 }
@@ -47,7 +48,9 @@ function mediaType(req: IncomingMessage): string {
 
 /** A JSON object body; an empty body is `{}`. Anything else is a 400. */
 export function parseJsonObject(text: string): Params {
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return plainParams();
+  // Checked on the text: a 3,000-deep payload would overflow the stack of whatever walks it next.
+  if (jsonTooDeep(text)) throw new BadRequestError('too_deep', `The request body nests more than ${MAX_JSON_DEPTH} levels deep`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -57,7 +60,7 @@ export function parseJsonObject(text: string): Params {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new BadRequestError('not_an_object', 'The request body must be a JSON object');
   }
-  return value as Params;
+  return plainParams(Object.entries(value));
 }
 
 /** The body of a `/v1` request: JSON whatever the content type says (curl -d sends form's). */
@@ -70,19 +73,20 @@ export async function readJsonBody(req: IncomingMessage): Promise<Params> {
  * merges them. A form-typed body that is really JSON (`curl -d '{…}'`) is read as JSON.
  */
 export async function readMergedParams(req: IncomingMessage, query: URLSearchParams | null, withBody: boolean): Promise<Params> {
-  const params: Params = query ? Object.fromEntries(query) : {};
-  if (!withBody) return params;
+  const fromQuery: [string, unknown][] = query ? [...query] : [];
+  if (!withBody) return plainParams(fromQuery);
   const text = await readBody(req);
-  if (text.trim() === '') return params;
+  if (text.trim() === '') return plainParams(fromQuery);
   const type = mediaType(req);
   if (type === 'multipart/form-data') throw new BadRequestError('unsupported_media_type', 'multipart bodies are not supported; send JSON or form fields');
   const looksJson = /^\s*[{[]/.test(text);
-  const body = type === 'application/x-www-form-urlencoded' && !looksJson
-    ? Object.fromEntries(new URLSearchParams(text))
+  const body: Iterable<[string, unknown]> = type === 'application/x-www-form-urlencoded' && !looksJson
+    ? new URLSearchParams(text)
     : type.endsWith('json') || looksJson
-      ? parseJsonObject(text)
-      : Object.fromEntries(new URLSearchParams(text));
-  return Object.assign(params, body);
+      ? Object.entries(parseJsonObject(text))
+      : new URLSearchParams(text);
+  // Defined, not assigned: a `__proto__` key is a parameter like any other, never a prototype.
+  return plainParams(fromQuery, body);
 }
 
 /** The token of `Authorization: <scheme> <token>` for one of the accepted schemes. */

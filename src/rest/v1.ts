@@ -1,6 +1,6 @@
 // `/v1/hooks` (subject hooks) and `/v1/events`: each route parses, calls a service, presents.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Actor } from '../domain/actor';
+import { requirePublisher, type Actor } from '../domain/actor';
 import type { NodeHandler } from '../http/server';
 import { authorizationToken, memoizedJson, parseId, readJsonBody, sendEmpty, sendJson, sendJsonText, splitUrl } from './http';
 import { methodNotAllowed, runRoute, type RestDependencies } from './routes';
@@ -47,7 +47,9 @@ export function v1Routes(deps: RestDependencies): NodeHandler {
 
   const publish = (req: IncomingMessage, res: ServerResponse) =>
     runRoute(res, v1.presentError, async () => {
+      // Who may publish is settled before the body is read: a stranger's payload is never parsed.
       const actor = await authenticate(req);
+      requirePublisher(actor);
       const input = v1.parsePublish(await readJsonBody(req));
       sendJson(res, 202, v1.presentPublished(await deliveries.publish(actor, input)));
     });

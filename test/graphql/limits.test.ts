@@ -40,6 +40,19 @@ describe('GraphQL abuse limits', () => {
     expect(ok.errors).toBeUndefined();
   });
 
+  it('refuses a literal nested thousands deep as bad input, without a token', async () => {
+    const deep = `${'['.repeat(3000)}${']'.repeat(3000)}`;
+    const response = await graphql(t.url, `query { hooks(first: ${deep}) { totalCount } }`, {}, null);
+    expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.errors?.[0]?.message).not.toBe('Unexpected error.');
+  });
+
+  it('answers an unknown input field in a variable with graphql-js\'s BAD_USER_INPUT', async () => {
+    const response = await graphql(t.url, 'mutation($i: CreateHookInput!) { createHook(input: $i) { hook { id } } }', { i: { bogus: 1, kind: 'SYSTEM', url: 'https://example.com/' } });
+    expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.errors?.[0]?.message).toMatch(/bogus/);
+  });
+
   it('refuses too many aliases', async () => {
     const aliases = Array.from({ length: LIMITS.maxAliases + 1 }, (_, i) => `a${i}: viewer { username }`).join(' ');
     const res = await graphql(t.url, `{ ${aliases} }`);

@@ -183,4 +183,59 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
       expect(sent).toBeGreaterThanOrEqual(RUNS * BATCH);
     }, 300_000);
   }
+
+  it('answers hostile bodies with 4xx in the dialect: deep JSON, NUL in every field, prototype keys', async () => {
+    const post = async (path: string, headers: Record<string, string>, body: string) => {
+      const response = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+    const v1Admin = { authorization: `Token ${t.adminToken}` };
+    const deep = `{"event":"push","payload":${'['.repeat(3000)}${']'.repeat(3000)}}`;
+    const deepV1 = await post('/v1/events', v1Admin, deep);
+    expect(deepV1.status).toBe(400);
+    expect(deepV1.body.errors[0].code).toBe('invalid_args');
+    // A non-admin is refused before the body is read.
+    expect((await post('/v1/events', { authorization: `Token ${userToken}` }, deep)).status).toBe(403);
+    const deepSystem = await post('/hooks', { 'private-token': t.adminToken }, `{"url":${'['.repeat(100)}${']'.repeat(100)}}`);
+    expect(deepSystem.status).toBe(400);
+    expect(typeof deepSystem.body.error).toBe('string');
+    // NUL in each text field of a publish and of a hook.
+    const event = { event: 'push', ref: 'refs/heads/main', payload: { a: 1 } };
+    for (const field of ['event', 'ref'] as const) {
+      const answer = await post('/v1/events', v1Admin, JSON.stringify({ ...event, [field]: `x\u0000y` }));
+      expect(answer.status, field).toBe(400);
+      expect(answer.body.errors[0].field, field).toBe(field);
+    }
+    const hook = { subject_type: 'build_repo', subject: 'alice/app', events: ['build:complete'], url: 'http://127.0.0.1:9/x', name: 'n', secret: 's' };
+    for (const field of ['subject', 'url', 'name', 'secret'] as const) {
+      expect((await post('/v1/hooks', v1Admin, JSON.stringify({ ...hook, [field]: `a\u0000b` }))).status, field).toBe(400);
+    }
+    for (const field of ['url', 'name', 'description', 'token', 'push_events_branch_filter']) {
+      const body = { url: 'http://127.0.0.1:9/x', [field]: field === 'url' ? 'http://127.0.0.1:9/\u0000' : 'a\u0000b' };
+      expect([400, 422], field).toContain((await post('/hooks', { 'private-token': t.adminToken }, JSON.stringify(body))).status);
+    }
+    // `__proto__` and `constructor` are plain keys, never merged into the parameters.
+    const proto = await post('/hooks', { 'private-token': t.adminToken }, '{"__proto__":{"url":"http://127.0.0.1:9/proto"},"constructor":{"url":"x"}}');
+    expect(proto.status).toBe(400);
+    expect(proto.body).toEqual({ error: 'url is missing' });
+    const protoV1 = await post('/v1/hooks', v1Admin, `{"__proto__":${JSON.stringify(hook)}}`);
+    expect(protoV1.status).toBe(400);
+    const listed = await t.app.services.hooks.list(t.admin, { kind: 'SYSTEM' });
+    expect(listed.hooks.some((h) => h.url.includes('proto'))).toBe(false);
+  });
+
+  it('answers oversized headers with 431, as Node does', async () => {
+    const { connect } = await import('node:net');
+    const { port } = new URL(t.url);
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+    expect(status).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+  });
 });
