@@ -5,6 +5,8 @@ import './types/user';
 import './types/hook';
 import './types/delivery';
 import './types/url-variable';
+import './types/custom-header';
+import './types/hook-signing';
 
 export const schema = builder.toSchema();
 
