@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { HookKind } from '../generated/prisma/enums';
+import { customRequestHeaders, type CustomHeader } from '../domain/custom-headers';
+import { signingSecrets, type SigningState } from '../domain/signing';
 import { signatureHeaders } from './sign';
 import { BlockedRequestError, type SsrfGuard } from './ssrf';
 
@@ -23,7 +25,10 @@ export interface DeliveryJob {
   /** As configured, `{key}` placeholders included. */
   url: string;
   urlVariables: readonly { key: string; value: string }[];
-  secret: string | null;
+  /** What signs the request, and the token a system hook sends as `X-Gitlab-Token`. */
+  signing: SigningState;
+  /** Sent as they are; their values are never stored. */
+  customHeaders: readonly CustomHeader[];
   verifyTls: boolean;
   eventName: string;
   body: string;
@@ -54,23 +59,28 @@ export function substituteUrlVariables(url: string, variables: readonly { key: s
 }
 
 export function requestHeaders(job: DeliveryJob, now: Date): Record<string, string> {
+  // Custom headers first: none can have a name Hookgate sets (the domain refuses those), and were
+  // one stored anyway, Hookgate's own value still wins.
   const headers: Record<string, string> = {
+    ...customRequestHeaders(job.customHeaders),
     'content-type': 'application/json',
     'user-agent': USER_AGENT,
-    ...signatureHeaders(job.uuid, now, job.body, job.secret),
+    ...signatureHeaders(job.uuid, now, job.body, signingSecrets(job.signing, now)),
   };
   if (job.hookKind === 'SYSTEM') {
     headers['x-gitlab-event'] = 'System Hook';
     headers['x-gitlab-event-uuid'] = job.uuid;
-    if (job.secret) headers['x-gitlab-token'] = job.secret;
+    if (job.signing.secret) headers['x-gitlab-token'] = job.signing.secret;
   } else {
     headers['x-hookgate-event'] = job.eventName;
   }
   return headers;
 }
 
-export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SECRET_HEADERS.has(name) ? REDACTED : value]));
+/** The headers as the delivery log stores them: signatures, tokens and custom header values redacted. */
+export function redactHeaders(headers: Record<string, string>, customHeaders: readonly CustomHeader[] = []): Record<string, string> {
+  const secret = new Set([...SECRET_HEADERS, ...customHeaders.map((header) => header.key.toLowerCase())]);
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, secret.has(name) ? REDACTED : value]));
 }
 
 export interface SenderOptions {
@@ -108,7 +118,7 @@ export class Sender {
       durationMs: Math.round(performance.now() - started),
       // The configured URL: substituted values may be secrets.
       requestUrl: job.url,
-      requestHeaders: redactHeaders(headers),
+      requestHeaders: redactHeaders(headers, job.customHeaders),
       ...partial,
     });
     const url = substituteUrlVariables(job.url, job.urlVariables);

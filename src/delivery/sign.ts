@@ -1,5 +1,7 @@
 // Standard Webhooks signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+import { sign } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { parseEd25519Secret } from '../domain/signing';
 
 const STANDARD_PREFIX = 'whsec_';
 
@@ -17,10 +19,21 @@ export interface SignatureHeaders {
   'webhook-signature'?: string;
 }
 
-/** Headers for one attempt: the id is the delivery's, the timestamp (whole seconds) is `now`. */
-export function signatureHeaders(id: string, now: Date, body: string, secret: string | null): SignatureHeaders {
+/**
+ * Headers for one attempt: the id is the delivery's, the timestamp (whole seconds) is `now`, and
+ * `webhook-signature` holds one signature per secret, space-separated, in the order given.
+ */
+export function signatureHeaders(id: string, now: Date, body: string, secrets: readonly string[]): SignatureHeaders {
   const seconds = Math.floor(now.getTime() / 1000);
   const headers: SignatureHeaders = { 'webhook-id': id, 'webhook-timestamp': String(seconds) };
-  if (secret) headers['webhook-signature'] = new Webhook(standardWebhooksKey(secret)).sign(id, new Date(seconds * 1000), body);
+  const signatures = secrets.map((secret) => signature(id, seconds, body, secret));
+  if (signatures.length > 0) headers['webhook-signature'] = signatures.join(' ');
   return headers;
+}
+
+/** `v1a,…` (Ed25519 over `id.timestamp.body`) for a `whsk_` key, `v1,…` (HMAC-SHA256) otherwise. */
+function signature(id: string, seconds: number, body: string, secret: string): string {
+  const key = parseEd25519Secret(secret);
+  if (key) return `v1a,${sign(null, Buffer.from(`${id}.${seconds}.${body}`, 'utf8'), key.privateKey).toString('base64')}`;
+  return new Webhook(standardWebhooksKey(secret)).sign(id, new Date(seconds * 1000), body);
 }

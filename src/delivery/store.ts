@@ -29,6 +29,10 @@ interface JobRow {
   kind: HookKind;
   url: string;
   secret: string | null;
+  signing_token: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_ms: number | null;
+  custom_headers: string;
   enable_ssl_verification: boolean;
   is_active: boolean;
   alert_status: AlertStatus;
@@ -46,10 +50,12 @@ interface JobRow {
 function jobSelect(source: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     SELECT c.id, c.uuid::text AS uuid, c.hook_id, c.attempt_count, h.kind::text AS kind, h.url, h.secret,
+      h.signing_token, h.previous_secret, (extract(epoch FROM h.previous_secret_expires_at) * 1000)::float8 AS previous_secret_expires_ms,
       h.enable_ssl_verification, h.is_active, h.alert_status::text AS alert_status,
       (extract(epoch FROM h.disabled_until) * 1000)::float8 AS disabled_until_ms, h.recent_failures,
       e.name AS event_name, e.payload::text AS body,
-      COALESCE((SELECT json_agg(json_build_object('key', v.key, 'value', v.value))::text FROM url_variables v WHERE v.hook_id = h.id), '[]') AS url_variables
+      COALESCE((SELECT json_agg(json_build_object('key', v.key, 'value', v.value))::text FROM url_variables v WHERE v.hook_id = h.id), '[]') AS url_variables,
+      COALESCE((SELECT json_agg(json_build_object('key', ch.key, 'value', ch.value))::text FROM custom_headers ch WHERE ch.hook_id = h.id), '[]') AS custom_headers
     FROM ${source} c JOIN hooks h ON h.id = c.hook_id JOIN events e ON e.id = c.event_id
     ORDER BY c.id`;
 }
@@ -70,7 +76,14 @@ function toClaimed(row: JobRow): ClaimedDelivery {
       hookKind: row.kind,
       url: row.url,
       urlVariables: JSON.parse(row.url_variables) as { key: string; value: string }[],
-      secret: row.secret,
+      signing: {
+        kind: row.kind,
+        secret: row.secret,
+        signingToken: row.signing_token,
+        previousSecret: row.previous_secret,
+        previousSecretExpiresAt: row.previous_secret_expires_ms === null ? null : new Date(row.previous_secret_expires_ms),
+      },
+      customHeaders: JSON.parse(row.custom_headers) as { key: string; value: string }[],
       verifyTls: row.enable_ssl_verification,
       eventName: row.event_name,
       body: row.body,

@@ -9,6 +9,8 @@ import {
   DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHeaderToken, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
   checkUrlVariableValue, hasNul, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, type SystemEvent,
 } from './hook-rules';
+import { customHeaderKeyIssue, customHeaderValueIssue, planCustomHeaders, sameHeader, type CustomHeader } from './custom-headers';
+import { applySigningInput, rotate, type RotationInput, type SignatureScheme } from './signing';
 
 /** Decides whether a hook URL may be called (the SSRF guard); returns the reason when it may not. */
 export interface UrlPolicy {
@@ -19,6 +21,7 @@ export const allowAllUrls: UrlPolicy = { check: async () => null };
 const hookInclude = {
   createdBy: { select: { id: true, username: true } },
   urlVariables: { select: { key: true }, orderBy: { key: 'asc' } },
+  customHeaders: { select: { key: true }, orderBy: { key: 'asc' } },
 } satisfies Prisma.HookInclude;
 
 export type HookRecord = Prisma.HookGetPayload<{ include: typeof hookInclude }>;
@@ -32,6 +35,12 @@ interface HookFields {
   /** System hooks: switch single events on or off (the REST `*_events` flags). */
   eventToggles?: Partial<Record<SystemEvent, boolean>>;
   secret?: string | null;
+  /** System hooks: GitLab 19's signing token (signs instead of `secret`, which is then only sent). */
+  signingToken?: string | null;
+  /** ED25519 with no secret given generates a key pair; either checks the secret given. */
+  signatureScheme?: SignatureScheme;
+  /** Merged by key into the hook's custom headers. */
+  customHeaders?: readonly CustomHeader[];
   isActive?: boolean;
   enableSslVerification?: boolean;
   pushEventsBranchFilter?: string | null;
@@ -83,7 +92,7 @@ export class HookService {
 
   async create(actor: Actor, input: CreateHookInput): Promise<HookRecord> {
     if (input.kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
-    const state = await this.validate(input.kind, {
+    const { state, headers } = await this.validate(input.kind, {
       kind: input.kind,
       url: input.url,
       events: input.kind === 'SYSTEM' ? [...DEFAULT_SYSTEM_EVENTS] : [],
@@ -91,11 +100,11 @@ export class HookService {
       enableSslVerification: true,
       branchFilterStrategy: 'WILDCARD',
       createdById: actor.id === PORTAL_ACTOR_ID ? null : actor.id,
-    }, input, true);
+    }, input, [], true);
     if (!actor.isAdmin && state.namespace && state.namespace !== actor.username) {
       throw new ForbiddenError(`You can only add hooks to subjects in your own namespace (${actor.username})`);
     }
-    return this.prisma.hook.create({ data: state, include: hookInclude });
+    return this.prisma.hook.create({ data: { ...state, customHeaders: { create: headers } }, include: hookInclude });
   }
 
   /** One hook the actor may see. `kind` narrows it to one dialect's hooks (REST routes). */
@@ -155,13 +164,17 @@ export class HookService {
     if (patch.subjectType !== undefined && patch.subjectType !== current.subjectType) issues.push({ field: 'subjectType', message: 'cannot be changed' });
     if (patch.subject !== undefined && patch.subject !== current.subject) issues.push({ field: 'subject', message: 'cannot be changed' });
     if (issues.length > 0) throw new ValidationError(issues);
-    const { urlVariables: _vars, createdBy: _by, id: _id, createdAt: _c, updatedAt: _u, ...stored } = current;
-    const state = await this.validate(current.kind, stored, patch, false);
+    const { urlVariables: _vars, customHeaders: storedHeaders, createdBy: _by, id: _id, createdAt: _c, updatedAt: _u, ...stored } = current;
+    const { state, headers } = await this.validate(current.kind, stored, patch, storedHeaders.map((header) => header.key), false);
     // Setting a hook active again is how someone re-enables one that deliveries disabled.
     const reenable = patch.isActive === true ? { alertStatus: 'EXECUTABLE' as const, disabledUntil: null, recentFailures: 0 } : {};
     const { kind: _k, subjectType: _st, subject: _s, namespace: _n, createdById: _cb, ...changes } = state;
     try {
-      return await this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+      if (headers.length === 0) return await this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+      return await this.prisma.$transaction(async (tx) => {
+        await this.writeCustomHeaders(tx, id, headers);
+        return tx.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+      });
     } catch (error) {
       throw goneHook(error);
     } finally {
@@ -208,6 +221,58 @@ export class HookService {
     return this.get(actor, hookId, kind);
   }
 
+  async setCustomHeader(actor: Actor, hookId: number, key: string, value: string, kind?: HookKind): Promise<HookRecord> {
+    await this.find(actor, hookId, kind, false);
+    const keyIssue = customHeaderKeyIssue(key);
+    const valueIssue = keyIssue ? null : customHeaderValueIssue(value);
+    if (keyIssue || valueIssue) throw ValidationError.of(keyIssue ? 'key' : 'value', (keyIssue ?? valueIssue)!);
+    await this.prisma.$transaction((tx) => this.writeCustomHeaders(tx, hookId, [{ key, value }])).finally(() => this.changed(hookId));
+    return this.get(actor, hookId, kind);
+  }
+
+  async deleteCustomHeader(actor: Actor, hookId: number, key: string, kind?: HookKind): Promise<HookRecord> {
+    const hook = await this.find(actor, hookId, kind, false);
+    const stored = hook.customHeaders.find((header) => sameHeader(header.key, key));
+    if (!stored) throw new NotFoundError('Custom Header');
+    const { count } = await this.prisma.customHeader.deleteMany({ where: { hookId, key: stored.key } }).finally(() => this.changed(hookId));
+    if (count === 0) throw new NotFoundError('Custom Header');
+    return this.get(actor, hookId, kind);
+  }
+
+  /**
+   * Merges headers into a hook's set under the hook's row lock, so two concurrent writers can
+   * neither add a 21st header nor the same key twice in two spellings.
+   */
+  private async writeCustomHeaders(tx: Prisma.TransactionClient, hookId: number, incoming: readonly CustomHeader[]): Promise<void> {
+    const [locked] = await tx.$queryRaw<unknown[]>`SELECT id FROM hooks WHERE id = ${hookId} FOR UPDATE`;
+    if (!locked) throw new NotFoundError('Hook');
+    const existing = await tx.customHeader.findMany({ where: { hookId }, select: { key: true } });
+    const { writes, issues } = planCustomHeaders(existing.map((header) => header.key), incoming);
+    if (issues.length > 0) throw new ValidationError(issues);
+    for (const { key, value } of writes) {
+      await tx.customHeader.upsert({ where: { hookId_key: { hookId, key } }, create: { hookId, key, value }, update: { value } });
+    }
+  }
+
+  /**
+   * A new signing secret (generated when none is given) that replaces the current one while the
+   * old one keeps signing too for the grace period. Returns the new secret: the only time it is shown.
+   */
+  async rotateSecret(actor: Actor, id: number, input: RotationInput): Promise<{ hook: HookRecord; secret: string }> {
+    const current = await this.find(actor, id, undefined, false);
+    const { changes, secret, issues } = rotate(current, input, new Date());
+    const textIssue = checkText(secret, LIMITS.secretLength) ?? (changes.secret !== undefined && current.kind === 'SYSTEM' ? checkHeaderToken(secret) : null);
+    if (textIssue) issues.push({ field: 'secret', message: textIssue });
+    if (issues.length > 0) throw new ValidationError(issues);
+    try {
+      return { hook: await this.prisma.hook.update({ where: { id }, data: changes, include: hookInclude }), secret };
+    } catch (error) {
+      throw goneHook(error);
+    } finally {
+      this.changed(id);
+    }
+  }
+
   /**
    * Read-your-writes in this process: the database's notification of the change reaches this
    * process too, but possibly after our answer, so the cached copy goes now.
@@ -217,7 +282,9 @@ export class HookService {
   }
 
   /** Applies `input` on top of `base`, checks every rule, and returns the state to store. */
-  private async validate(kind: HookKind, base: HookState, input: UpdateHookInput, creating: boolean): Promise<HookState> {
+  private async validate(
+    kind: HookKind, base: HookState, input: UpdateHookInput, headerKeys: readonly string[], creating: boolean,
+  ): Promise<{ state: HookState; headers: CustomHeader[] }> {
     const issues: FieldIssue[] = [];
     const state: HookState = { ...base };
     const assign = <K extends keyof HookState>(key: K, value: HookState[K] | undefined) => {
@@ -226,7 +293,11 @@ export class HookService {
     assign('url', input.url);
     assign('name', input.name);
     assign('description', input.description);
-    assign('secret', input.secret);
+    const signing = applySigningInput(kind, { secret: base.secret ?? null, signingToken: base.signingToken ?? null }, input);
+    issues.push(...signing.issues);
+    Object.assign(state, signing.changes);
+    const planned = planCustomHeaders(headerKeys, input.customHeaders ?? []);
+    issues.push(...planned.issues);
     assign('isActive', input.isActive);
     assign('enableSslVerification', input.enableSslVerification);
     assign('pushEventsBranchFilter', input.pushEventsBranchFilter);
@@ -238,7 +309,7 @@ export class HookService {
       const blocked = await this.urlPolicy.check(state.url);
       if (blocked) issues.push({ field: 'url', message: blocked });
     }
-    for (const [field, max] of [['name', LIMITS.nameLength], ['description', LIMITS.descriptionLength], ['secret', LIMITS.secretLength]] as const) {
+    for (const [field, max] of [['name', LIMITS.nameLength], ['description', LIMITS.descriptionLength], ['secret', LIMITS.secretLength], ['signingToken', LIMITS.secretLength]] as const) {
       const issue = checkText(state[field], max);
       if (issue) issues.push({ field, message: issue });
     }
@@ -289,7 +360,7 @@ export class HookService {
     }
 
     if (issues.length > 0) throw new ValidationError(issues);
-    return state;
+    return { state, headers: planned.writes };
   }
 }
 

@@ -41,7 +41,7 @@ export function toUserErrors(error: unknown, input?: Record<string, unknown>): U
 
 /** `hookId` for a missing hook when the input has one (url variables), else `id`; `key` for a variable. */
 function notFoundField(resource: string, input: Record<string, unknown> | undefined): string {
-  if (resource === 'URL variable') return 'key';
+  if (resource === 'URL variable' || resource === 'Custom Header') return 'key';
   const specific = `${resource.charAt(0).toLowerCase()}${resource.slice(1)}Id`;
   return input && specific in input ? specific : 'id';
 }

@@ -6,6 +6,8 @@ import './types/hook';
 import './types/delivery';
 import './types/url-variable';
 import './types/portal';
+import './types/custom-header';
+import './types/hook-signing';
 
 export const schema = builder.toSchema();
 

@@ -4,6 +4,8 @@ import type { BranchFilterStrategy } from '../generated/prisma/enums';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
 import type { CreateHookInput, HookRecord, UpdateHookInput } from '../domain/hooks';
 import type { SystemEvent } from '../domain/hook-rules';
+import type { CustomHeader } from '../domain/custom-headers';
+import { isGitlabSigningToken } from '../domain/signing';
 import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
 import { SYSTEM_HOOK_SAMPLE } from '../delivery/samples';
 
@@ -25,6 +27,9 @@ export function presentHook(hook: HookRecord) {
     branch_filter_strategy: hook.branchFilterStrategy.toLowerCase(),
     alert_status: hook.alertStatus.toLowerCase(),
     disabled_until: hook.disabledUntil ? hook.disabledUntil.toISOString() : null,
+    custom_headers: hook.customHeaders.map((header) => ({ key: header.key })),
+    token_present: Boolean(hook.secret),
+    signing_token_present: Boolean(hook.signingToken),
   };
 }
 
@@ -45,7 +50,7 @@ const STRATEGIES: Record<string, BranchFilterStrategy> = { wildcard: 'WILDCARD',
 /** The parameters a create or update reads; an update needs at least one of them. */
 export const HOOK_PARAMS = [
   'url', 'name', 'description', 'token', ...Object.keys(EVENT_FLAGS), 'enable_ssl_verification',
-  'push_events_branch_filter', 'branch_filter_strategy',
+  'push_events_branch_filter', 'branch_filter_strategy', 'signing_token', 'custom_headers',
 ] as const;
 
 // Grape's Boolean coercion: JSON booleans and these spellings from query strings and forms.
@@ -86,6 +91,24 @@ function strategyParam(params: Params): BranchFilterStrategy | undefined {
   return strategy;
 }
 
+/** GitLab 19's `signing_token`: only a `whsec_` secret of 32 bytes (empty removes it). */
+function signingTokenParam(params: Params): string | undefined {
+  const value = stringParam(params, 'signing_token');
+  if (value === undefined || value === '') return value;
+  if (!isGitlabSigningToken(value)) throw ValidationError.of('signingToken', 'is invalid');
+  return value;
+}
+
+/** `custom_headers: [{"key", "value"}]` (JSON bodies). */
+function customHeadersParam(params: Params): CustomHeader[] | undefined {
+  const value = params.custom_headers;
+  if (value === undefined) return undefined;
+  const valid = Array.isArray(value) && value.every((item: unknown) =>
+    typeof item === 'object' && item !== null && typeof (item as CustomHeader).key === 'string' && typeof (item as CustomHeader).value === 'string');
+  if (!valid) throw new ParameterError('custom_headers', 'invalid');
+  return (value as CustomHeader[]).map(({ key, value: headerValue }) => ({ key, value: headerValue }));
+}
+
 function hookFields(params: Params) {
   const eventToggles: Partial<Record<SystemEvent, boolean>> = {};
   for (const [flag, event] of Object.entries(EVENT_FLAGS)) {
@@ -97,6 +120,8 @@ function hookFields(params: Params) {
     name: stringParam(params, 'name'),
     description: stringParam(params, 'description'),
     secret: stringParam(params, 'token'),
+    signingToken: signingTokenParam(params),
+    customHeaders: customHeadersParam(params),
     enableSslVerification: booleanParam(params, 'enable_ssl_verification'),
     pushEventsBranchFilter: stringParam(params, 'push_events_branch_filter'),
     branchFilterStrategy: strategyParam(params),
@@ -182,19 +207,21 @@ const FIELD_NAMES: Record<string, string> = {
   pushEventsBranchFilter: 'push_events_branch_filter',
   branchFilterStrategy: 'branch_filter_strategy',
   urlVariables: 'url_variables',
+  signingToken: 'signing_token',
+  customHeaders: 'custom_headers',
 };
 
 export const notFound = (what?: string): ErrorAnswer => ({ status: 404, body: { message: what ? `404 ${what} Not Found` : '404 Not found' } });
 
 /** The one place a failure becomes a system hooks error body; null means "not ours, a bug". */
-export function presentError(error: unknown, context: 'hook' | 'url_variable' = 'hook'): ErrorAnswer | null {
+export function presentError(error: unknown, context: 'hook' | 'url_variable' | 'custom_header' = 'hook'): ErrorAnswer | null {
   if (error instanceof ParameterError) return { status: 400, body: { error: error.message } };
   if (error instanceof NoParametersError) return { status: 400, body: { error: error.message } };
   if (error instanceof BadRequestError) return { status: error.reason === 'unsupported_media_type' ? 415 : 400, body: { error: error.message } };
   if (error instanceof PayloadTooLargeError) return { status: 413, body: { message: '413 Request Entity Too Large' } };
   if (!(error instanceof DomainError)) return null;
   if (error instanceof ValidationError) {
-    if (context === 'url_variable') return { status: 422, body: { error: 'Illegal key or value' } };
+    if (context !== 'hook') return { status: 422, body: { error: 'Illegal key or value' } };
     const message: Record<string, string[]> = {};
     for (const issue of error.issues) (message[FIELD_NAMES[issue.field] ?? issue.field] ??= []).push(issue.message);
     return { status: 422, body: { message } };

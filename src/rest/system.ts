@@ -11,6 +11,7 @@ const PREFIXES = ['/api/v4/hooks', '/hooks'];
 const notAllowedBody = { message: '405 Method Not Allowed' };
 const presentHookError = (error: unknown) => system.presentError(error, 'hook');
 const presentVariableError = (error: unknown) => system.presentError(error, 'url_variable');
+const presentCustomHeaderError = (error: unknown) => system.presentError(error, 'custom_header');
 const hookJson = memoizedJson(system.presentHook);
 
 function privateToken(req: IncomingMessage): string | null {
@@ -69,22 +70,29 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
       }
     });
 
-  const urlVariable = (req: IncomingMessage, res: ServerResponse, idSegment: string, keySegment: string, search: string) =>
-    runRoute(res, presentVariableError, async () => {
-      const actor = await authenticateAdmin(req);
-      const params = await readMergedParams(req, new URLSearchParams(search), true);
-      const id = parseId(idSegment);
-      const key = decodeSegment(keySegment);
-      if (req.method === 'PUT') {
-        const value = system.requiredString(params, 'value');
-        if (id === null) return sendJson(res, 404, system.notFound().body);
-        await hooks.setUrlVariable(actor, id, key, value, 'SYSTEM');
-      } else {
-        if (id === null) return sendJson(res, 404, system.notFound().body);
-        await hooks.deleteUrlVariable(actor, id, key, 'SYSTEM');
-      }
-      sendEmpty(res);
-    });
+  /** `PUT`/`DELETE /hooks/:hook_id/<collection>/:key`: url variables and custom headers alike. */
+  const keyedValue = (collection: 'url_variables' | 'custom_headers') => {
+    const present = collection === 'url_variables' ? presentVariableError : presentCustomHeaderError;
+    const set = collection === 'url_variables' ? hooks.setUrlVariable.bind(hooks) : hooks.setCustomHeader.bind(hooks);
+    const remove = collection === 'url_variables' ? hooks.deleteUrlVariable.bind(hooks) : hooks.deleteCustomHeader.bind(hooks);
+    return (req: IncomingMessage, res: ServerResponse, idSegment: string, keySegment: string, search: string) =>
+      runRoute(res, present, async () => {
+        const actor = await authenticateAdmin(req);
+        const params = await readMergedParams(req, new URLSearchParams(search), true);
+        const id = parseId(idSegment);
+        const key = decodeSegment(keySegment);
+        if (req.method === 'PUT') {
+          const value = system.requiredString(params, 'value');
+          if (id === null) return sendJson(res, 404, system.notFound().body);
+          await set(actor, id, key, value, 'SYSTEM');
+        } else {
+          if (id === null) return sendJson(res, 404, system.notFound().body);
+          await remove(actor, id, key, 'SYSTEM');
+        }
+        sendEmpty(res);
+      });
+  };
+  const keyedRoutes = { url_variables: keyedValue('url_variables'), custom_headers: keyedValue('custom_headers') };
 
   return async (req, res) => {
     const { pathname, search } = splitUrl(req.url);
@@ -99,9 +107,9 @@ export function systemRoutes(deps: RestDependencies): NodeHandler {
         ? member(req, res, segments[0]!, search)
         : methodNotAllowed(res, ['GET', 'POST', 'PUT', 'DELETE'], notAllowedBody);
     }
-    if (segments.length === 3 && segments[1] === 'url_variables' && segments[2] !== '') {
+    if (segments.length === 3 && (segments[1] === 'url_variables' || segments[1] === 'custom_headers') && segments[2] !== '') {
       return req.method === 'PUT' || req.method === 'DELETE'
-        ? urlVariable(req, res, segments[0]!, segments[2]!, search)
+        ? keyedRoutes[segments[1]](req, res, segments[0]!, segments[2]!, search)
         : methodNotAllowed(res, ['PUT', 'DELETE'], notAllowedBody);
     }
     sendJson(res, 404, { message: '404 Not Found' });

@@ -13,6 +13,7 @@ const V1_HOOK_KEYS = ['id', 'subject', 'subject_type', 'events', 'name', 'secret
 const SYSTEM_HOOK_KEYS = [
   'id', 'url', 'name', 'description', 'created_at', 'push_events', 'tag_push_events', 'merge_requests_events', 'repository_update_events',
   'enable_ssl_verification', 'url_variables', 'push_events_branch_filter', 'branch_filter_strategy', 'alert_status', 'disabled_until',
+  'custom_headers', 'token_present', 'signing_token_present',
 ];
 
 type Dialect = 'v1' | 'system';
@@ -39,6 +40,7 @@ const V1_FIELDS = ['subject_type', 'subject', 'events', 'url', 'name', 'secret',
 const SYSTEM_FIELDS = [
   'url', 'name', 'description', 'token', 'push_events', 'tag_push_events', 'merge_requests_events', 'repository_update_events',
   'enable_ssl_verification', 'push_events_branch_filter', 'branch_filter_strategy', 'value', 'page', 'per_page', 'id',
+  'signing_token', 'custom_headers',
 ];
 
 const systemPrefix = (id: string) => (id.length % 2 === 0 ? '/api/v4/hooks' : '/hooks');
@@ -55,6 +57,8 @@ const ROUTES: Route[] = [
   { dialect: 'system', method: 'POST', path: (id, _key, q) => `${systemPrefix(id)}/${id}${q}`, fields: SYSTEM_FIELDS, success: [201] },
   { dialect: 'system', method: 'PUT', path: (id, key, q) => `${systemPrefix(id)}/${id}/url_variables/${key}${q}`, fields: SYSTEM_FIELDS, success: [204] },
   { dialect: 'system', method: 'DELETE', path: (id, key, q) => `${systemPrefix(id)}/${id}/url_variables/${key}${q}`, fields: SYSTEM_FIELDS, success: [204] },
+  { dialect: 'system', method: 'PUT', path: (id, key, q) => `${systemPrefix(id)}/${id}/custom_headers/${key}${q}`, fields: SYSTEM_FIELDS, success: [204] },
+  { dialect: 'system', method: 'DELETE', path: (id, key, q) => `${systemPrefix(id)}/${id}/custom_headers/${key}${q}`, fields: SYSTEM_FIELDS, success: [204] },
   { dialect: 'v1', method: 'DELETE', path: (id) => `/v1/hooks/${id}`, fields: V1_FIELDS, success: [204] },
   { dialect: 'system', method: 'DELETE', path: (id, _key, q) => `${systemPrefix(id)}/${id}${q}`, fields: SYSTEM_FIELDS, success: [204] },
 ];
@@ -71,6 +75,9 @@ const fieldValue = fc.oneof(
     'http://127.0.0.1:9/hook', 'http://127.0.0.1:9/{key}', 'ftp://x', 'wildcard', 'regex', 'all_branches', '(a+)+$', 'main', 'yes', 'true',
     'false', '0', '-1', 'abc', 'alice/app', 'root/app', '42', '', '\u0000', '构建钩子 🚀', '\ud800'),
   fc.constantFrom(['build:complete'], ['build:complete', 'build:complete'], ['job:fail', 'image:push'], [], [1], {}, { a: [1] }),
+  // Signing keys and custom headers, valid and not.
+  fc.constantFrom(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, `whsk_${Buffer.alloc(32, 9).toString('base64')}`, 'whsk_nope', 'whsec_short',
+    [{ key: 'X-Team', value: 'a' }], [{ key: 'Host', value: 'x' }], [{ key: 'X-A', value: '' }], [{ key: 1 }], [{ key: 'X-B', value: 'é' }]),
   fc.boolean(), fc.integer(), fc.double(), fc.constant(null), anyText,
   fc.jsonValue({ maxDepth: 2 }),
 );

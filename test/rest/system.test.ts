@@ -18,7 +18,9 @@ const DOCUMENTED_HOOK = {
   enable_ssl_verification: true,
   url_variables: [],
 };
-const SPEC_EXTRA_KEYS = ['push_events_branch_filter', 'branch_filter_strategy', 'alert_status', 'disabled_until'];
+const SPEC_EXTRA_KEYS = [
+  'push_events_branch_filter', 'branch_filter_strategy', 'alert_status', 'disabled_until', 'custom_headers', 'token_present', 'signing_token_present',
+];
 
 interface SystemHook {
   id: number;
@@ -92,7 +94,7 @@ describe.each(backends)('system hooks on %s', (backend) => {
       const hook = await create({ url: 'https://example.com/put', push_events: true });
       const updated = await api('PUT', `/api/v4/hooks/${hook.id}`, { tag_push_events: true, token: 'new-token', url: 'https://example.com/put2' });
       expect(updated.status).toBe(200);
-      expect(updated.body).toEqual({ ...hook, url: 'https://example.com/put2', tag_push_events: true });
+      expect(updated.body).toEqual({ ...hook, url: 'https://example.com/put2', tag_push_events: true, token_present: true });
       const removed = await api('DELETE', `/api/v4/hooks/${hook.id}`, {});
       expect(removed.status).toBe(204);
       expect(removed.text).toBe('');

@@ -7,7 +7,7 @@ import type { GraphQLContext } from '../context';
 import { decodeId, tryDecodeId } from '../errors';
 import { hookDeliveries } from '../hook-deliveries';
 import { Delivery, DeliveryConnection } from './delivery';
-import { BranchFilterStrategyEnum, DeliveryStatusEnum, HookKindEnum, SubjectTypeEnum } from './enums';
+import { BranchFilterStrategyEnum, DeliveryStatusEnum, HookKindEnum, SignatureSchemeEnum, SubjectTypeEnum } from './enums';
 
 
 /** The hooks the caller may see, as a Prisma filter owned by the domain. */
@@ -124,6 +124,13 @@ export interface HookPayload extends UserErrorsPayload {
 
 const TEXT = { url: 2048, name: 255, description: 2048, secret: 1024, subject: 255, filter: 5000 } as const;
 
+const CustomHeaderInput = builder.inputType('CustomHeaderInput', {
+  fields: (t) => ({
+    key: t.string({ required: true, validate: { maxLength: 64 } }),
+    value: t.string({ required: true, description: 'Write-only: never readable again.', validate: { maxLength: 2048 } }),
+  }),
+});
+
 /** The optional fields `CreateHookInput` and `UpdateHookInput` share (the `Hook` field names). */
 function optionalHookInputFields(t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) {
   return {
@@ -131,6 +138,9 @@ function optionalHookInputFields(t: PothosSchemaTypes.InputFieldBuilder<BuilderT
     description: t.string({ required: false, validate: { maxLength: TEXT.description } }),
     events: t.stringList({ required: false, validate: { maxLength: 16, items: { maxLength: 64 } } }),
     secret: t.string({ required: false, description: 'Signing secret (the system hooks API calls it `token`). Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
+    signatureScheme: t.field({ type: SignatureSchemeEnum, required: false, description: 'ED25519 with no secret (system hooks: no signingToken) generates a key pair.' }),
+    signingToken: t.string({ required: false, description: 'System hooks: signs deliveries instead of the token (`whsec_` of 32 bytes, or a `whsk_` key). Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
+    customHeaders: t.field({ type: [CustomHeaderInput], required: false, description: 'Merged by key into the hook\'s custom headers.', validate: { maxLength: 20 } }),
     enableSslVerification: t.boolean({ required: false }),
     pushEventsBranchFilter: t.string({ required: false, validate: { maxLength: TEXT.filter } }),
     branchFilterStrategy: t.field({ type: BranchFilterStrategyEnum, required: false }),
@@ -143,6 +153,9 @@ interface OptionalHookInput {
   events?: string[] | null;
   isActive?: boolean | null;
   secret?: string | null;
+  signatureScheme?: DomainCreateHookInput['signatureScheme'] | null;
+  signingToken?: string | null;
+  customHeaders?: { key: string; value: string }[] | null;
   enableSslVerification?: boolean | null;
   pushEventsBranchFilter?: string | null;
   branchFilterStrategy?: DomainCreateHookInput['branchFilterStrategy'] | null;
@@ -156,6 +169,9 @@ function domainHookFields(input: OptionalHookInput) {
     events: input.events ?? undefined,
     isActive: input.isActive ?? undefined,
     secret: input.secret,
+    signatureScheme: input.signatureScheme ?? undefined,
+    signingToken: input.signingToken,
+    customHeaders: input.customHeaders ?? undefined,
     enableSslVerification: input.enableSslVerification ?? undefined,
     pushEventsBranchFilter: input.pushEventsBranchFilter,
     branchFilterStrategy: input.branchFilterStrategy ?? undefined,
