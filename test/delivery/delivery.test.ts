@@ -70,7 +70,9 @@ describe.each(backends)('delivery (%s)', (backend) => {
     for (const event of ['project_create', 'user_create', 'group_destroy']) {
       expect(await hooksFor({ event })).toEqual([sysDefault, sysAll, sysWildcard, sysRegex, sysMr]);
     }
-    expect(sysOff).toBeGreaterThan(0);
+    // The inactive hook matches every event above: switched on, it is reached, so its absence was the switch.
+    await prisma.hook.update({ where: { id: sysOff }, data: { isActive: true } });
+    expect(await hooksFor({ event: 'merge_request' })).toEqual([sysMr, sysOff]);
     for (const id of [sysDefault, sysAll, sysWildcard, sysRegex, sysMr, sysOff]) await t.app.services.hooks.delete(t.admin, id);
   });
 

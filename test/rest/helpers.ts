@@ -1,15 +1,5 @@
-// Helpers for the REST suites: a small HTTP client, shape checks, and a REST server whose delivery
-// engine can be stood in for until the real one is wired into the app's services.
-import type { AddressInfo } from 'node:net';
+// Helpers for the REST suites: a small HTTP client and the shape checks both dialects share.
 import { expect } from 'vitest';
-import type { App } from '../../src/app';
-import type { Actor } from '../../src/domain/actor';
-import type { DeliveryOperations, DeliveryWithAttempts, PublishEventInput, PublishResult } from '../../src/domain/delivery-operations';
-import { ForbiddenError } from '../../src/domain/errors';
-import type { Delivery, Event } from '../../src/generated/prisma/client';
-import { createHttpServer } from '../../src/http/server';
-import { createMetrics } from '../../src/http/metrics';
-import { restRoutes } from '../../src/rest';
 
 export interface Answer {
   status: number;
