@@ -4,9 +4,10 @@ import type { BranchFilterStrategy } from '../generated/prisma/enums';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
 import type { CreateHookInput, HookRecord, UpdateHookInput } from '../domain/hooks';
 import type { SystemEvent } from '../domain/hook-rules';
-import type { CustomHeader } from '../domain/custom-headers';
 import { isGitlabSigningToken } from '../domain/signing';
+import { z } from 'zod';
 import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
+import { hookParams, keyedValueParams, pageParams } from './system-params';
 import { SYSTEM_HOOK_SAMPLE } from '../delivery/samples';
 
 export function presentHook(hook: HookRecord) {
@@ -48,91 +49,61 @@ const EVENT_FLAGS = {
 const STRATEGIES: Record<string, BranchFilterStrategy> = { wildcard: 'WILDCARD', regex: 'REGEX', all_branches: 'ALL_BRANCHES' };
 
 /** The parameters a create or update reads; an update needs at least one of them. */
-export const HOOK_PARAMS = [
-  'url', 'name', 'description', 'token', ...Object.keys(EVENT_FLAGS), 'enable_ssl_verification',
-  'push_events_branch_filter', 'branch_filter_strategy', 'signing_token', 'custom_headers',
-] as const;
+export const HOOK_PARAMS = Object.keys(hookParams.shape);
 
-// Grape's Boolean coercion: JSON booleans and these spellings from query strings and forms.
-const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
-const FALSE_WORDS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
-
-function booleanParam(params: Params, name: string): boolean | undefined {
-  const value = params[name];
-  if (value === undefined) return undefined;
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'string') {
-    const word = value.trim().toLowerCase();
-    if (TRUE_WORDS.has(word)) return true;
-    if (FALSE_WORDS.has(word)) return false;
-  }
-  throw new ParameterError(name, 'invalid');
+/** Parses with a schema; the first bad parameter becomes a ParameterError (a 400 in this dialect). */
+function parse<T>(schema: z.ZodType<T>, params: Params): T {
+  const result = schema.safeParse(params);
+  if (result.success) return result.data;
+  const param = String(result.error.issues[0]!.path[0] ?? 'body');
+  throw new ParameterError(param, params[param] === undefined ? 'missing' : 'invalid');
 }
 
-function stringParam(params: Params, name: string): string | undefined {
-  const value = params[name];
-  if (value === undefined) return undefined;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  throw new ParameterError(name, 'invalid');
+export function requiredString(params: Params, name: 'value'): string {
+  return parse(keyedValueParams, { [name]: params[name] }).value;
 }
 
-export function requiredString(params: Params, name: string): string {
-  const value = stringParam(params, name);
-  if (value === undefined || value === null) throw new ParameterError(name, 'missing');
-  return value;
-}
-
-function strategyParam(params: Params): BranchFilterStrategy | undefined {
-  const value = stringParam(params, 'branch_filter_strategy');
+function strategy(value: string | undefined): BranchFilterStrategy | undefined {
   if (value === undefined) return undefined;
-  const strategy = STRATEGIES[value];
-  if (!strategy) throw ValidationError.of('branchFilterStrategy', `is not included in the list (${Object.keys(STRATEGIES).join(', ')})`);
-  return strategy;
+  const found = STRATEGIES[value];
+  if (!found) throw ValidationError.of('branchFilterStrategy', `is not included in the list (${Object.keys(STRATEGIES).join(', ')})`);
+  return found;
 }
 
 /** GitLab 19's `signing_token`: only a `whsec_` secret of 32 bytes (empty removes it). */
-function signingTokenParam(params: Params): string | undefined {
-  const value = stringParam(params, 'signing_token');
+function signingToken(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return value;
   if (!isGitlabSigningToken(value)) throw ValidationError.of('signingToken', 'is invalid');
   return value;
 }
 
-/** `custom_headers: [{"key", "value"}]` (JSON bodies). */
-function customHeadersParam(params: Params): CustomHeader[] | undefined {
-  const value = params.custom_headers;
-  if (value === undefined) return undefined;
-  const valid = Array.isArray(value) && value.every((item: unknown) =>
-    typeof item === 'object' && item !== null && typeof (item as CustomHeader).key === 'string' && typeof (item as CustomHeader).value === 'string');
-  if (!valid) throw new ParameterError('custom_headers', 'invalid');
-  return (value as CustomHeader[]).map(({ key, value: headerValue }) => ({ key, value: headerValue }));
-}
-
 function hookFields(params: Params) {
+  const input = parse(hookParams, params);
   const eventToggles: Partial<Record<SystemEvent, boolean>> = {};
   for (const [flag, event] of Object.entries(EVENT_FLAGS)) {
-    const on = booleanParam(params, flag);
+    const on = input[flag as keyof typeof EVENT_FLAGS];
     if (on !== undefined) eventToggles[event] = on;
   }
   const fields = {
-    url: stringParam(params, 'url'),
-    name: stringParam(params, 'name'),
-    description: stringParam(params, 'description'),
-    secret: stringParam(params, 'token'),
-    signingToken: signingTokenParam(params),
-    customHeaders: customHeadersParam(params),
-    enableSslVerification: booleanParam(params, 'enable_ssl_verification'),
-    pushEventsBranchFilter: stringParam(params, 'push_events_branch_filter'),
-    branchFilterStrategy: strategyParam(params),
+    url: input.url,
+    name: input.name,
+    description: input.description,
+    secret: input.token,
+    signingToken: signingToken(input.signing_token),
+    customHeaders: input.custom_headers?.map(({ key, value }) => ({ key, value })),
+    enableSslVerification: input.enable_ssl_verification,
+    pushEventsBranchFilter: input.push_events_branch_filter,
+    branchFilterStrategy: strategy(input.branch_filter_strategy),
     eventToggles: Object.keys(eventToggles).length > 0 ? eventToggles : undefined,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<typeof fields>;
 }
 
 export function parseCreate(params: Params): CreateHookInput {
-  const url = requiredString(params, 'url');
-  return { ...hookFields(params), kind: 'SYSTEM', url };
+  // Grape checks `requires :url` before the optional parameters.
+  if (params.url === undefined) throw new ParameterError('url', 'missing');
+  const fields = hookFields(params);
+  return { ...fields, kind: 'SYSTEM', url: fields.url! };
 }
 
 export function parseUpdate(params: Params): UpdateHookInput {
@@ -151,18 +122,11 @@ export interface PageRequest {
   perPage: number;
 }
 
-function positiveInteger(params: Params, name: string, fallback: number): number {
-  const value = params[name];
-  if (value === undefined || value === '') return fallback;
-  const text = String(value).trim();
-  if (!/^-?[0-9]{1,15}$/.test(text)) throw new ParameterError(name, 'invalid');
-  return Number(text);
-}
-
 /** `page` and `per_page` as GitLab reads them: out-of-range values are clamped, not refused. */
 export function parsePage(params: Params): PageRequest {
-  const page = Math.max(1, positiveInteger(params, 'page', 1));
-  const perPage = Math.min(100, Math.max(1, positiveInteger(params, 'per_page', 20)));
+  const input = parse(pageParams, params);
+  const page = Math.max(1, input.page ?? 1);
+  const perPage = Math.min(100, Math.max(1, input.per_page ?? 20));
   return { page, perPage };
 }
 

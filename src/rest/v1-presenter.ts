@@ -43,7 +43,7 @@ const subjectType = z.enum(Object.keys(SUBJECT_TYPES) as [DialectSubjectType, ..
 const text = z.string();
 const nullableText = z.string().nullable();
 
-const createSchema = z.object({
+export const createSchema = z.object({
   subject_type: subjectType,
   subject: text,
   events: z.array(text),
@@ -53,7 +53,7 @@ const createSchema = z.object({
   is_active: z.boolean().optional(),
 });
 
-const updateSchema = z.object({
+export const updateSchema = z.object({
   subject_type: subjectType.optional(),
   subject: text.optional(),
   events: z.array(text).optional(),
@@ -63,9 +63,9 @@ const updateSchema = z.object({
   is_active: z.boolean().optional(),
 });
 
-const listSchema = z.object({ subject_type: subjectType.optional(), subject: text.optional() });
+export const listSchema = z.object({ subject_type: subjectType.optional(), subject: text.optional() });
 
-const publishSchema = z.object({
+export const publishSchema = z.object({
   event: text,
   subject_type: subjectType.optional().nullable(),
   subject: nullableText.optional(),
