@@ -136,7 +136,7 @@ export interface RetentionTaskOptions {
   tryWithLock: <T>(key: number, fn: () => Promise<T>) => Promise<{ ran: true; value: T } | { ran: false }>;
   logger: Logger;
   retentionMs: number;
-  /** Time between runs; the first one starts `firstRunDelayMs` after start. */
+  /** Time between runs; the first one starts soon after start (5 s, or the interval if shorter). */
   intervalMs: number;
   batchSize: number;
   /**
@@ -145,7 +145,6 @@ export interface RetentionTaskOptions {
    */
   vacuum: boolean;
   steps?: RetentionStep[];
-  firstRunDelayMs?: number;
   /** Rest after each batch, as a multiple of the time it took (at least `minPauseMs`). */
   pauseRatio?: number;
   minPauseMs?: number;
@@ -180,7 +179,8 @@ export class RetentionTask {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
-    this.scheduleNext(this.options.firstRunDelayMs ?? 5_000);
+    // Soon after start: a process that restarts more often than the interval still runs it.
+    this.scheduleNext(Math.min(5_000, this.options.intervalMs));
   }
 
   /** Stops scheduling, and ends a run in progress after its current batch. */
