@@ -8,6 +8,8 @@ import { HookCache } from './domain/hook-cache';
 import type { HookRecord } from './domain/hooks';
 import { createServices, type Services } from './domain/services';
 import { DeliveryEngine } from './delivery/engine';
+import { measureLogTables } from './delivery/log-size';
+import { RetentionTask } from './delivery/retention';
 import { SsrfGuard } from './delivery/ssrf';
 import { createGraphQL } from './graphql/yoga';
 import { consoleHandler } from './http/console';
@@ -23,6 +25,8 @@ export interface App {
   readonly server: Server;
   readonly logger: Logger;
   readonly deliveries: DeliveryEngine;
+  /** The delivery log's retention (started by `listen`). */
+  readonly retention: RetentionTask;
   /** Starts the delivery workers and listening; resolves to the base URL (`http://127.0.0.1:4000`). */
   listen(): Promise<string>;
   /** Stops accepting requests, finishes in-flight ones, drains the delivery workers, closes the database. */
@@ -56,13 +60,25 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       })),
     });
     const deliveries = engine!;
+    const retention = new RetentionTask({
+      prisma: db.prisma,
+      tryWithLock: (key, fn) => db.tryWithLock(key, fn),
+      logger,
+      retentionMs: config.HOOKGATE_LOG_RETENTION,
+      intervalMs: config.HOOKGATE_RETENTION_INTERVAL,
+      batchSize: config.HOOKGATE_RETENTION_BATCH_SIZE,
+      vacuum: db.kind === 'pglite',
+    });
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
     const graphql = createGraphQL({ services, prisma: db.prisma, logger });
     const handlers: NodeHandler[] = [graphql.handler, consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services)];
     const server = createHttpServer({
       logger,
-      metrics: createMetrics({ hookCache: () => hookCache.stats() }),
+      metrics: createMetrics({
+        hookCache: () => hookCache.stats(),
+        log: { tables: () => measureLogTables(db.prisma, retention.tables), lastRetentionRun: () => retention.lastRun },
+      }),
       checkHealth: async () => {
         await db.prisma.$queryRaw`SELECT 1`;
       },
@@ -71,9 +87,10 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     let closing: Promise<void> | undefined;
     return {
-      config, db, services, server, logger, deliveries,
+      config, db, services, server, logger, deliveries, retention,
       listen: async () => {
         await deliveries.start();
+        retention.start();
         return new Promise<string>((resolve, reject) => {
           server.once('error', reject);
           server.listen(config.PORT, config.HOST, () => {
@@ -89,7 +106,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
             server.close(() => resolve());
             server.closeIdleConnections();
           });
-          await deliveries.stop();
+          await Promise.all([deliveries.stop(), retention.stop()]);
           await db.close();
         })();
         return closing;

@@ -57,6 +57,11 @@ const envSchema = z.object({
   HOOKGATE_DELIVERY_TIMEOUT: duration.default(10_000),
   HOOKGATE_RETRY_SCHEDULE: durationList.default([5_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000]),
   HOOKGATE_LOG_RETENTION: duration.default(7 * 86_400_000),
+  /** How often the delivery log's retention runs (in one process at a time). */
+  HOOKGATE_RETENTION_INTERVAL: duration.refine((ms) => ms >= 1_000, 'expected a duration of at least 1s').default(600_000),
+  /** Rows one retention statement removes at most: smaller batches, shorter locks and transactions. */
+  HOOKGATE_RETENTION_BATCH_SIZE: z.coerce.number({ error: 'expected a whole number from 1 to 100000' }).int('expected a whole number from 1 to 100000')
+    .min(1, 'expected a whole number from 1 to 100000').max(100_000, 'expected a whole number from 1 to 100000').default(1_000),
   /** Sends in flight at once in this process; 0 runs no delivery workers here (publish-only). */
   HOOKGATE_DELIVERY_CONCURRENCY: z.coerce.number({ error: 'expected a whole number from 0 to 1000' }).int().min(0).max(1000).default(64),
   /** Sends in flight at once to one destination (host and port), so a dead receiver holds only these. */

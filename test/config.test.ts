@@ -27,6 +27,8 @@ describe('config', () => {
     ['DATABASE_URL', 'mysql://x', /^Invalid DATABASE_URL: expected memory:\/\/ or a postgres/],
     ['HOOKGATE_ALLOW_LOCAL_REQUESTS', 'maybe', /^Invalid HOOKGATE_ALLOW_LOCAL_REQUESTS: expected true or false/],
     ['HOOKGATE_RETRY_SCHEDULE', '5s,later', /^Invalid HOOKGATE_RETRY_SCHEDULE: /],
+    ['HOOKGATE_RETENTION_INTERVAL', '100ms', /^Invalid HOOKGATE_RETENTION_INTERVAL: expected a duration of at least 1s/],
+    ['HOOKGATE_RETENTION_BATCH_SIZE', '0', /^Invalid HOOKGATE_RETENTION_BATCH_SIZE: expected a whole number from 1 to 100000/],
     ['LOG_LEVEL', 'loud', /^Invalid LOG_LEVEL: expected one of/],
   ])('rejects %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

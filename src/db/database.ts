@@ -35,6 +35,8 @@ export interface Database {
   readonly notifications: Notifications;
   /** Runs `fn` holding a database-wide lock (an advisory lock on PostgreSQL). */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` if no one holds the lock (`pg_try_advisory_lock`); `{ ran: false }` at once if someone does. */
+  tryWithLock<T>(key: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ async function openPGlite(dataDir: string | null, template?: Blob): Promise<Data
   const notifications = new PGliteNotifications(pglite);
   // One process owns a PGlite data directory, so an in-process mutex is a database-wide lock.
   let tail: Promise<unknown> = Promise.resolve();
+  const held = new Set<number>();
   return {
     kind: 'pglite',
     prisma,
@@ -71,6 +74,15 @@ async function openPGlite(dataDir: string | null, template?: Blob): Promise<Data
       const run = tail.then(fn, fn);
       tail = run.catch(() => undefined);
       return run;
+    },
+    async tryWithLock<T>(key: number, fn: () => Promise<T>) {
+      if (held.has(key)) return { ran: false as const };
+      held.add(key);
+      try {
+        return { ran: true as const, value: await fn() };
+      } finally {
+        held.delete(key);
+      }
     },
     async close() {
       await notifications.close();
@@ -170,6 +182,22 @@ async function openPostgres(url: string, poolSize: number, logger: Logger): Prom
         await client.query('SELECT pg_advisory_lock($1)', [key]);
         try {
           return await fn();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async tryWithLock<T>(key: number, fn: () => Promise<T>) {
+      // A session lock on a connection of its own, held for the whole of `fn`: if that connection
+      // dies the lock goes with it, and the worst case is two runs at once, which stays correct.
+      const client = await pool.connect();
+      try {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+        if (!rows[0]?.locked) return { ran: false as const };
+        try {
+          return { ran: true as const, value: await fn() };
         } finally {
           await client.query('SELECT pg_advisory_unlock($1)', [key]);
         }

@@ -79,7 +79,6 @@ export class DeliveryEngine implements DeliveryOperations {
       concurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY,
       perHostConcurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST,
       leaseMs: leaseDuration(settings),
-      logRetentionMs: settings.HOOKGATE_LOG_RETENTION,
       now: this.now,
     });
   }

@@ -207,11 +207,6 @@ export class DeliveryStore {
     this.events.emitLocal(updates, false);
   }
 
-  /** Deletes attempts older than `cutoff` (HOOKGATE_LOG_RETENTION). */
-  async prune(cutoff: Date): Promise<number> {
-    return this.prisma.$executeRaw`DELETE FROM delivery_attempts WHERE started_at < ${cutoff}`;
-  }
-
   /**
    * Records attempts and moves their deliveries on, in one transaction (one per batch: workers
    * hand in their results together, which is what makes a thousand deliveries a second cheap).

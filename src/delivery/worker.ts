@@ -18,7 +18,6 @@ export interface WorkerPoolOptions {
   /** Sends in flight at once to one destination (`host:port`). */
   perHostConcurrency: number;
   leaseMs: number;
-  logRetentionMs: number;
   /** Polling catches what no signal announces: expired leases, other processes' retries. */
   pollMs?: number;
   now?: () => Date;
@@ -33,7 +32,6 @@ const CLAIM_BATCH = 100;
 const QUEUE_WAIT = 1_000;
 const RECORD_BATCH = 500;
 const RECORD_GATHER_MS = 3;
-const PRUNE_EVERY = 3_600_000;
 
 export class WorkerPool {
   /** Unique per pool: a lease names the process (and pool) that holds it. */
@@ -71,7 +69,6 @@ export class WorkerPool {
     this.running = true;
     this.unsubscribeDue = this.options.events.onDue(() => this.wake());
     this.loop = this.claimLoop();
-    this.schedule(() => void this.prune(), 5_000);
   }
 
   /** Something may be due now (a publish, a notification, a freed slot). */
@@ -287,18 +284,6 @@ export class WorkerPool {
       }
       for (const entry of batch) entry.done();
     }
-  }
-
-  private async prune(): Promise<void> {
-    if (!this.running) return;
-    try {
-      const cutoff = new Date(this.now().getTime() - this.options.logRetentionMs);
-      const pruned = await this.options.store.prune(cutoff);
-      if (pruned > 0) this.options.logger.info({ pruned }, 'pruned old delivery attempts');
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'pruning delivery attempts failed');
-    }
-    this.schedule(() => void this.prune(), PRUNE_EVERY);
   }
 
   private schedule(fn: () => void, delayMs: number): void {

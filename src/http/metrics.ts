@@ -1,18 +1,28 @@
-// Prometheus metrics: process metrics, request count and latency by route and status, and the
-// hook cache's size and hit rate.
+// Prometheus metrics: process metrics, request count and latency by route and status, the
+// hook cache's size and hit rate, and the delivery log's size and retention.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CacheStats } from '../domain/hook-cache';
+import type { LogTableSize } from '../delivery/log-size';
+import type { RetentionRun } from '../delivery/retention';
 
 export interface HttpMetrics {
   readonly registry: Registry;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
 }
 
-export function createMetrics(options: { hookCache?: () => CacheStats } = {}): HttpMetrics {
+export interface LogMetricsSources {
+  /** Measured at each scrape (a catalog query, not a scan). */
+  tables: () => Promise<LogTableSize[]>;
+  /** This process's last retention run. */
+  lastRetentionRun: () => RetentionRun | undefined;
+}
+
+export function createMetrics(options: { hookCache?: () => CacheStats; log?: LogMetricsSources } = {}): HttpMetrics {
   // One registry per app, so several apps in one process (tests) do not collide.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   if (options.hookCache) registerCacheMetrics(registry, options.hookCache);
+  if (options.log) registerLogMetrics(registry, options.log);
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({ name: 'hookgate_http_requests_total', help: 'HTTP requests served', labelNames, registers: [registry] });
   const latency = new Histogram({
@@ -78,6 +88,54 @@ function registerCacheMetrics(registry: Registry, stats: () => CacheStats): void
       this.inc({ result: 'hit' }, hits - seen.hits);
       this.inc({ result: 'miss' }, misses - seen.misses);
       Object.assign(seen, { hits, misses });
+    },
+  });
+}
+
+function registerLogMetrics(registry: Registry, sources: LogMetricsSources): void {
+  // Both table gauges come from one query per scrape: the first to collect starts it.
+  let measuring: Promise<LogTableSize[] | null> | undefined;
+  const measure = () => {
+    measuring ??= sources.tables().catch(() => null).finally(() => setTimeout(() => (measuring = undefined)));
+    return measuring;
+  };
+  const tableGauge = (name: string, help: string, field: 'rows' | 'bytes') => new Gauge({
+    name, help, labelNames: ['table'] as const, registers: [registry],
+    async collect() {
+      const sizes = await measure();
+      // A database that does not answer reports nothing rather than stale figures.
+      this.reset();
+      for (const size of sizes ?? []) this.set({ table: size.table }, size[field]);
+    },
+  });
+  tableGauge('hookgate_log_table_rows', 'Rows in each delivery log table (the planner estimate from the last VACUUM or ANALYZE)', 'rows');
+  tableGauge('hookgate_log_table_bytes', 'Bytes on disk of each delivery log table, with its indexes and TOAST', 'bytes');
+  new Gauge({
+    name: 'hookgate_retention_last_run_duration_seconds',
+    help: "How long this process's last delivery log retention run took",
+    registers: [registry],
+    collect() {
+      const run = sources.lastRetentionRun();
+      if (run) this.set(run.durationMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'hookgate_retention_last_run_timestamp_seconds',
+    help: "When this process's last delivery log retention run started (Unix time)",
+    registers: [registry],
+    collect() {
+      const run = sources.lastRetentionRun();
+      if (run) this.set(run.startedAt.getTime() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'hookgate_retention_last_run_removed_rows',
+    help: "Rows this process's last delivery log retention run removed, by table",
+    labelNames: ['table'] as const,
+    registers: [registry],
+    collect() {
+      const run = sources.lastRetentionRun();
+      for (const [table, count] of Object.entries(run?.removed ?? {})) this.set({ table }, count);
     },
   });
 }

@@ -412,17 +412,6 @@ describe.each(backends)('delivery (%s)', (backend) => {
     await expect(forbidden[Symbol.asyncIterator]().next()).rejects.toThrow(NotFoundError);
   });
 
-  it('prunes attempts older than the log retention', async () => {
-    const hook = await subjectHook('http://127.0.0.1:9/', { subject: 'prune/repo', isActive: false });
-    const event = await t.app.db.prisma.event.create({ data: { name: 'build:complete', payload: {} } });
-    const stored = await t.app.db.prisma.delivery.create({ data: { eventId: event.id, hookId: hook.id, status: 'FAILED' } });
-    const attempt = { deliveryId: stored.id, durationMs: 1, requestUrl: 'http://127.0.0.1:9/', requestHeaders: {} };
-    await t.app.db.prisma.deliveryAttempt.createMany({ data: [{ ...attempt, startedAt: new Date(Date.now() - 8 * 86_400_000) }, { ...attempt, startedAt: new Date() }] });
-    const pruned = await t.app.deliveries.store.prune(new Date(Date.now() - t.app.config.HOOKGATE_LOG_RETENTION));
-    expect(pruned).toBe(1);
-    expect(await t.app.db.prisma.deliveryAttempt.count({ where: { deliveryId: stored.id } })).toBe(1);
-  });
-
   it('rejects bad publish input with field errors', async () => {
     const publish = (input: Record<string, unknown>) => t.app.services.deliveries.publish(t.admin, input as never);
     await expect(publish({ event: '', payload: {} })).rejects.toMatchObject({ field: 'event' });

@@ -1,0 +1,31 @@
+// How big the delivery log is, cheaply enough to ask at every metrics scrape: the planner's row
+// estimate (pg_class.reltuples, refreshed by VACUUM and ANALYZE) and the size on disk with indexes
+// and TOAST (pg_total_relation_size). Neither reads the table itself.
+import type { PrismaClient } from '../generated/prisma/client';
+
+/** The delivery log's tables. */
+export const LOG_TABLES = ['events', 'deliveries', 'delivery_attempts'] as const;
+
+export interface LogTableSize {
+  table: string;
+  rows: number;
+  bytes: number;
+}
+
+/** A table never vacuumed or analyzed has no estimate: counting it stops here (bounded cost). */
+const COUNT_LIMIT = 100_000;
+
+export async function measureLogTables(prisma: PrismaClient, tables: readonly string[] = LOG_TABLES): Promise<LogTableSize[]> {
+  const rows = await prisma.$queryRaw<{ table: string; estimate: number; bytes: number }[]>`
+    SELECT t.name AS "table", c.reltuples::float8 AS estimate, pg_total_relation_size(c.oid)::float8 AS bytes
+    FROM unnest(${tables as string[]}::text[]) WITH ORDINALITY AS t(name, position)
+    JOIN pg_class c ON c.oid = to_regclass(t.name)
+    ORDER BY t.position`;
+  return Promise.all(rows.map(async ({ table, estimate, bytes }) => {
+    if (estimate >= 0) return { table, rows: estimate, bytes };
+    // Only names from `tables` (ours) reach this statement, and to_regclass found them.
+    const [counted] = await prisma.$queryRawUnsafe<{ n: number }[]>(
+      `SELECT count(*)::float8 AS n FROM (SELECT 1 FROM "${table.replaceAll('"', '""')}" LIMIT ${COUNT_LIMIT}) AS bounded`);
+    return { table, rows: counted?.n ?? 0, bytes };
+  }));
+}
