@@ -49,6 +49,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const services = createServices(db.prisma, {
       urlPolicy: guard,
       hookCache,
+      limits: { maxHooksPerNamespace: config.HOOKGATE_MAX_HOOKS_PER_NAMESPACE },
       deliveries: (hooks) => (engine = new DeliveryEngine({
         prisma: db.prisma,
         hooks,

@@ -70,6 +70,9 @@ const envSchema = z.object({
   HOOKGATE_DELIVERY_LEASE: duration.optional(),
   /** On shutdown, how long in-flight sends may take before their leases are released. */
   HOOKGATE_SHUTDOWN_GRACE: duration.default(10_000),
+  /** Subject hooks one namespace may hold; one more is a validation error. */
+  HOOKGATE_MAX_HOOKS_PER_NAMESPACE: z.coerce.number({ error: 'expected a whole number from 1 to 1000000' }).int('expected a whole number from 1 to 1000000')
+    .min(1, 'expected a whole number from 1 to 1000000').max(1_000_000, 'expected a whole number from 1 to 1000000').default(100),
   /** CSP `frame-ancestors` of /console: who may embed it in an iframe (portal links). */
   HOOKGATE_CONSOLE_FRAME_ANCESTORS: z.string().regex(/^[^;,\r\n]+$/, 'expected CSP sources separated by spaces').default("'self'"),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

@@ -1,6 +1,7 @@
 // The rules a hook must satisfy, shared by every transport and by event matching.
 import { RE2JS } from 're2js';
 import type { BranchFilterStrategy, SubjectType } from '../generated/prisma/enums';
+import type { Actor } from './actor';
 import type { FieldIssue } from './errors';
 
 export const SUBJECT_EVENTS: Record<SubjectType, readonly string[]> = {
@@ -31,7 +32,8 @@ export const LIMITS = {
 // GitLab's rule for url-variable keys.
 const URL_VARIABLE_KEY = /^[A-Za-z]+[0-9]*(?:[._-][A-Za-z0-9]+)*$/;
 const REPO_SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const JOB_SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+// A job id, bare (`4242`, admins only) or owned by a namespace (`acme/4242`).
+const JOB_SUBJECT = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]*\/)?[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 // PostgreSQL text cannot hold NUL; other C0 controls have no business in a URL.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
@@ -70,13 +72,29 @@ export function urlPlaceholders(url: string): string[] {
 export function checkSubject(subjectType: SubjectType, subject: string): string | null {
   if (subject.trim() === '') return "can't be blank";
   if (subject.length > LIMITS.subjectLength) return `is too long (maximum is ${LIMITS.subjectLength} characters)`;
-  if (subjectType === 'JOB') return JOB_SUBJECT.test(subject) ? null : 'must be a job id';
+  if (subjectType === 'JOB') return JOB_SUBJECT.test(subject) ? null : 'must be a job id, or namespace/job-id';
   return REPO_SUBJECT.test(subject) ? null : 'must be a repository path such as namespace/name';
 }
 
-/** The namespace owning a subject: `ns` for the repo `ns/name`, none for a job. */
+/** The namespace owning a subject: `ns` for the repo `ns/name` and the job `ns/4242`, none for a bare job id. */
 export function subjectNamespace(subjectType: SubjectType, subject: string): string | null {
-  return subjectType === 'JOB' ? null : subject.split('/')[0] ?? null;
+  if (subjectType === 'JOB' && !subject.includes('/')) return null;
+  return subject.split('/')[0] ?? null;
+}
+
+/**
+ * Why `actor` may not add a hook on a subject of this namespace, or null when it may. A bare job
+ * id belongs to no namespace, so only an administrator may watch it: anyone else could otherwise
+ * receive another team's job payloads.
+ */
+export function subjectOwnershipIssue(actor: Actor, subjectType: SubjectType, namespace: string | null): string | null {
+  if (actor.isAdmin) return null;
+  if (namespace === null) {
+    return subjectType === 'JOB'
+      ? `Only administrators can add hooks to bare job ids; use ${actor.username}/<job id>`
+      : `You can only add hooks to subjects in your own namespace (${actor.username})`;
+  }
+  return namespace === actor.username ? null : `You can only add hooks to subjects in your own namespace (${actor.username})`;
 }
 
 /** Validates and de-duplicates a subject hook's events, keeping their first-seen order. */

@@ -7,8 +7,9 @@ import type { HookCache } from './hook-cache';
 import { ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from './errors';
 import {
   DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHeaderToken, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
-  checkUrlVariableValue, hasNul, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, type SystemEvent,
+  checkUrlVariableValue, hasNul, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, subjectOwnershipIssue, type SystemEvent,
 } from './hook-rules';
+import { DEFAULT_HOOK_LIMITS, namespaceQuotaIssue, type HookLimits } from './limits';
 import { customHeaderKeyIssue, customHeaderValueIssue, planCustomHeaders, sameHeader, type CustomHeader } from './custom-headers';
 import { applySigningInput, rotate, type RotationInput, type SignatureScheme } from './signing';
 
@@ -25,6 +26,9 @@ const hookInclude = {
 } satisfies Prisma.HookInclude;
 
 export type HookRecord = Prisma.HookGetPayload<{ include: typeof hookInclude }>;
+
+/** First key of the two-key advisory locks that serialise hook creation per namespace. */
+const NAMESPACE_LOCK = 0x686b6e73; // "hkns"
 
 interface HookFields {
   url: string;
@@ -77,6 +81,7 @@ export class HookService {
     private readonly urlPolicy: UrlPolicy = allowAllUrls,
     /** Shared copies: whatever `get` returns is never to be mutated. */
     private readonly cache: HookCache<HookRecord> | null = null,
+    private readonly limits: HookLimits = DEFAULT_HOOK_LIMITS,
   ) {}
 
   /** Hooks held in memory by `get` (see hook-cache.ts). */
@@ -101,10 +106,24 @@ export class HookService {
       branchFilterStrategy: 'WILDCARD',
       createdById: actor.id === PORTAL_ACTOR_ID ? null : actor.id,
     }, input, [], true);
-    if (!actor.isAdmin && state.namespace && state.namespace !== actor.username) {
-      throw new ForbiddenError(`You can only add hooks to subjects in your own namespace (${actor.username})`);
+    if (input.kind === 'SUBJECT') {
+      const ownershipIssue = subjectOwnershipIssue(actor, state.subjectType as SubjectType, state.namespace ?? null);
+      if (ownershipIssue) throw new ForbiddenError(ownershipIssue);
     }
-    return this.prisma.hook.create({ data: { ...state, customHeaders: { create: headers } }, include: hookInclude });
+    const namespace = state.namespace ?? null;
+    const data = { ...state, customHeaders: { create: headers } };
+    if (namespace === null) return this.prisma.hook.create({ data, include: hookInclude });
+    return this.prisma.$transaction(async (tx) => {
+      // Creates in one namespace take turns (a transaction-scoped advisory lock on its name), so
+      // the count below sees every hook committed before ours and the cap holds exactly, across
+      // processes; creates in other namespaces do not wait.
+      // pg_advisory_xact_lock returns void, which the driver cannot read back: `IS NULL` makes it a boolean.
+      await tx.$queryRaw`SELECT (pg_advisory_xact_lock(${NAMESPACE_LOCK}::int, hashtext(${namespace})) IS NULL) AS locked`;
+      const existing = await tx.hook.count({ where: { kind: 'SUBJECT', namespace } });
+      const quotaIssue = namespaceQuotaIssue(this.limits, namespace, existing);
+      if (quotaIssue) throw new ValidationError([quotaIssue]);
+      return tx.hook.create({ data, include: hookInclude });
+    });
   }
 
   /** One hook the actor may see. `kind` narrows it to one dialect's hooks (REST routes). */

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../generated/prisma/client';
 import type { DeliveryOperations } from './delivery-operations';
 import type { HookCache } from './hook-cache';
 import { HookService, allowAllUrls, type HookRecord, type UrlPolicy } from './hooks';
+import type { HookLimits } from './limits';
 import { PortalService } from './portal';
 import { UserService } from './users';
 
@@ -17,12 +18,14 @@ export interface ServiceOptions {
   urlPolicy?: UrlPolicy;
   /** Keeps hooks read by id in memory until the database announces a change (see hook-cache.ts). */
   hookCache?: HookCache<HookRecord>;
+  /** Operator quotas (HOOKGATE_MAX_HOOKS_PER_NAMESPACE); the defaults otherwise. */
+  limits?: HookLimits;
   /** Builds the delivery engine (src/delivery); it needs the hook service for access checks. */
   deliveries?: (hooks: HookService) => DeliveryOperations;
 }
 
 export function createServices(prisma: PrismaClient, options: ServiceOptions = {}): Services {
-  const hooks = new HookService(prisma, options.urlPolicy ?? allowAllUrls, options.hookCache ?? null);
+  const hooks = new HookService(prisma, options.urlPolicy ?? allowAllUrls, options.hookCache ?? null, options.limits);
   return {
     users: new UserService(prisma),
     hooks,

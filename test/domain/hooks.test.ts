@@ -196,10 +196,24 @@ describe.each(backends)('HookService on %s', (backend) => {
   });
 
   describe('access control', () => {
-    it('lets users add hooks only in their own namespace (or jobs)', async () => {
+    it('lets users add hooks only in their own namespace, jobs as namespace/job-id', async () => {
       await expect(hooks.create(alice, subjectHook({ subject: 'bob/app' }))).rejects.toBeInstanceOf(ForbiddenError);
-      const job = await hooks.create(alice, subjectHook({ subjectType: 'JOB', subject: 'job-1', events: ['job:fail'] }));
-      expect(job.createdById).toBe(alice.id);
+      const job = await hooks.create(alice, subjectHook({ subjectType: 'JOB', subject: 'alice/job-1', events: ['job:fail'] }));
+      expect(job).toMatchObject({ createdById: alice.id, namespace: 'alice', subject: 'alice/job-1' });
+      await expect(hooks.create(alice, subjectHook({ subjectType: 'JOB', subject: 'job-1', events: ['job:fail'] }))).rejects.toBeInstanceOf(ForbiddenError);
+      await expect(hooks.create(alice, subjectHook({ subjectType: 'JOB', subject: 'bob/job-1', events: ['job:fail'] }))).rejects.toBeInstanceOf(ForbiddenError);
+      expect((await hooks.create(root, subjectHook({ subjectType: 'JOB', subject: 'job-1', events: ['job:fail'] }))).namespace).toBeNull();
+    });
+
+    it('caps subject hooks per namespace, counting inside the creating transaction', async () => {
+      const capped = new HookService(db.prisma, undefined, null, { maxHooksPerNamespace: 2 });
+      const created = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => capped.create(root, subjectHook({ subject: `capped/app${i}` }))));
+      expect(created.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
+      for (const result of created) {
+        if (result.status === 'rejected') expect((result.reason as ValidationError).issues).toEqual([{ field: 'subject', message: 'namespace capped already has the maximum of 2 hooks' }]);
+      }
+      // Bare job hooks have no namespace to count against.
+      for (let i = 0; i < 3; i++) await capped.create(root, subjectHook({ subjectType: 'JOB', subject: `uncapped-${i}`, events: ['job:fail'] }));
     });
 
     it("hides others' hooks as not found", async () => {

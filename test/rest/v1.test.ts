@@ -240,18 +240,20 @@ describe.each(backends)('/v1/hooks on %s', (backend) => {
       const own = await create(alice, { ...SEED_CREATE, subject: 'alice/app' });
       expect(own.created_by).toBe('alice');
       const bobs = await create(bob, { ...SEED_CREATE, subject: 'bob/app' });
-      const job = await create(alice, { subject_type: 'job', subject: '7', events: ['job:fail'], url: 'https://example.com/j' });
+      const job = await create(alice, { subject_type: 'job', subject: 'alice/7', events: ['job:fail'], url: 'https://example.com/j' });
 
       const listed = ((await api('GET', '/v1/hooks', alice)).body as V1Hook[]).map((hook) => hook.id);
       expect(listed).toEqual([own.id, job.id]);
       for (const [method, path, body] of routes(bobs.id).slice(2, 5)) expectV1Error(await api(method, path, alice, body), 404, 'resource_not_exist');
       expect((await api('GET', `/v1/hooks/${bobs.id}`, bob)).status).toBe(200);
       expect((await api('PUT', `/v1/hooks/${own.id}`, alice, { name: 'mine' })).status).toBe(200);
-      // Bob can see Alice's job hook? No: jobs belong to no namespace, only to their creator.
+      // Alice's job hook is in her namespace, so Bob cannot see it.
       expectV1Error(await api('GET', `/v1/hooks/${job.id}`, bob), 404, 'resource_not_exist');
 
       const foreign = await api('POST', '/v1/hooks', alice, { ...SEED_CREATE, subject: 'bob/other' });
       expectV1Error(foreign, 403, 'permission_denied');
+      // A bare job id belongs to no namespace: admins only.
+      expectV1Error(await api('POST', '/v1/hooks', alice, { subject_type: 'job', subject: '7', events: ['job:fail'], url: 'https://example.com/j' }), 403, 'permission_denied');
       expect((await api('DELETE', `/v1/hooks/${own.id}`, alice)).status).toBe(204);
     });
 

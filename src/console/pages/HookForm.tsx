@@ -102,7 +102,7 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
               {SUBJECT_TYPES.map((type) => <option key={type} value={type}>{type}</option>)}
             </select>
           </Field>
-          <Field id="subject" label="Subject" error={errors.subject} hint="namespace/name for repositories, a job name for jobs">
+          <Field id="subject" label="Subject" error={errors.subject} hint="namespace/name for repositories, namespace/job-id for jobs">
             <input id="subject" value={fields.subject} readOnly={Boolean(hookId)} onChange={(e) => set('subject', e.target.value)} {...describedBy('subject', errors.subject)} />
           </Field>
         </>
