@@ -32,9 +32,13 @@ function nodes(plan: PlanNode): PlanNode[] {
   return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 
+function countingClient(adapter: Awaited<ReturnType<typeof openTestDatabase>>['adapterFactory']) {
+  return new PrismaClient({ adapter, log: [{ emit: 'event' as const, level: 'query' as const }] });
+}
+
 describe.each(backends)('Query.deliveries plans over 100,000 deliveries on %s', { timeout: 300_000 }, (backend) => {
   let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  let counted: PrismaClient;
+  let counted: ReturnType<typeof countingClient>;
   let services: Services;
   let statements: { query: string; params: string }[] = [];
   let firstHookId: number;
@@ -43,7 +47,7 @@ describe.each(backends)('Query.deliveries plans over 100,000 deliveries on %s', 
 
   beforeAll(async () => {
     db = await openTestDatabase(backend);
-    counted = new PrismaClient({ adapter: db.adapterFactory, log: [{ emit: 'event', level: 'query' }] });
+    counted = countingClient(db.adapterFactory);
     counted.$on('query', (event) => statements.push({ query: event.query, params: event.params }));
     services = createServices(counted);
     const prisma = db.prisma;
