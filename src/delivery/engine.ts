@@ -8,10 +8,13 @@ import { canAccessHook, requirePublisher, type Actor } from '../domain/actor';
 import type {
   DeliveryOperations, DeliveryUpdate, DeliveryWithAttempts, PublishEventInput, PublishResult,
 } from '../domain/delivery-operations';
+import { MAX_REDELIVER_FAILED, checkRecoveryWindow, tooManyToRedeliver, type RecoveryWindow } from '../domain/delivery-recovery';
+import { DeliverySearch, checkCatchUpWindow, type ChangePosition } from '../domain/delivery-search';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { SUBJECT_EVENTS } from '../domain/hook-rules';
 import type { HookService } from '../domain/hooks';
 import type { Logger } from '../logger';
+import { catchUpThenLive } from './catch-up';
 import { DeliveryEvents } from './events';
 import { Outbox, validateEvent } from './outbox';
 import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from './samples';
@@ -55,6 +58,7 @@ export class DeliveryEngine implements DeliveryOperations {
   readonly sender: Sender;
   readonly pool: WorkerPool;
   private readonly outbox: Outbox;
+  private readonly search: DeliverySearch;
   private readonly now: () => Date;
   private started = false;
 
@@ -71,6 +75,7 @@ export class DeliveryEngine implements DeliveryOperations {
       now: this.now,
     });
     this.outbox = new Outbox(options.prisma, this.events);
+    this.search = new DeliverySearch(options.prisma, options.hooks);
     this.pool = new WorkerPool({
       store: this.store,
       sender: this.sender,
@@ -150,8 +155,31 @@ export class DeliveryEngine implements DeliveryOperations {
     return delivery;
   }
 
-  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<DeliveryUpdate> {
+  async redeliverFailed(actor: Actor, hookId: number, window: RecoveryWindow): Promise<number> {
+    await this.options.hooks.get(actor, hookId);
+    const now = this.now();
+    const { since, until } = checkRecoveryWindow(window, now);
+    const updates = await this.store.rescheduleFailed(hookId, since, until, MAX_REDELIVER_FAILED, now);
+    if (updates === null) throw tooManyToRedeliver();
+    if (updates.length > 0) this.pool.wake();
+    return updates.length;
+  }
+
+  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal, after?: ChangePosition | null): AsyncIterable<DeliveryUpdate> {
     // Listening starts now, so nothing between this call and the first `next()` is missed.
+    const live = this.liveUpdates(actor, hookId, signal);
+    if (!after) return live;
+    checkCatchUpWindow(after, this.now(), this.options.settings.HOOKGATE_LOG_RETENTION);
+    const search = this.search;
+    const prisma = this.options.prisma;
+    return catchUpThenLive(after, {
+      changedSince: (position, limit) => search.changedSince(actor, hookId, position, limit),
+      versionOf: async (id) => (await prisma.delivery.findUnique({ where: { id }, select: { updatedAt: true } }))?.updatedAt ?? null,
+    }, live);
+  }
+
+  /** The live updates `actor` may see, of one hook or of all. */
+  private liveUpdates(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<DeliveryUpdate> {
     const source = this.events.updates(signal);
     const hooks = this.options.hooks;
     const prisma = this.options.prisma;

@@ -208,6 +208,35 @@ export class DeliveryStore {
   }
 
   /**
+   * `redeliverFailed`: the hook's FAILED deliveries created in [since, until) become due now (the
+   * same rows, so the same `webhook-id`), unless there are more than `cap` of them: then nothing
+   * changes and null is returned. One statement, so the count and the change agree.
+   */
+  async rescheduleFailed(hookId: number, since: Date, until: Date, cap: number, now: Date): Promise<DeliveryUpdate[] | null> {
+    const [row] = await this.prisma.$queryRaw<{ over: boolean; ids: number[] | null }[]>`
+      WITH chosen AS (
+        SELECT id FROM deliveries
+        WHERE hook_id = ${hookId} AND status = 'FAILED' AND created_at >= ${since} AND created_at < ${until}
+        ORDER BY created_at, id LIMIT ${cap + 1}
+        FOR UPDATE
+      ), over AS (SELECT count(*) > ${cap} AS over FROM chosen),
+      moved AS (
+        UPDATE deliveries AS d
+        SET status = 'PENDING', next_attempt_at = ${now}, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
+        FROM chosen WHERE d.id = chosen.id AND NOT (SELECT over FROM over)
+        RETURNING d.id
+      )
+      SELECT (SELECT over FROM over) AS over, (SELECT array_agg(id ORDER BY id) FROM moved) AS ids`;
+    if (!row || row.over) return null;
+    const updates = (row.ids ?? []).map((deliveryId) => ({ deliveryId, hookId }));
+    // After the commit, as publishing does: a missed wake-up is found by the workers' polling.
+    const notify = notifySql(this.events.notifyStatements(updates, updates.length > 0));
+    if (notify) await this.prisma.$executeRaw(notify).catch(() => 0);
+    this.events.emitLocal(updates, updates.length > 0);
+    return updates;
+  }
+
+  /**
    * Records attempts and moves their deliveries on, in one transaction (one per batch: workers
    * hand in their results together, which is what makes a thousand deliveries a second cheap).
    */

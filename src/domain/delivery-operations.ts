@@ -4,6 +4,8 @@
 import type { Delivery, DeliveryAttempt, Event } from '../generated/prisma/client';
 import type { HookKind, SubjectType } from '../generated/prisma/enums';
 import type { Actor } from './actor';
+import type { RecoveryWindow } from './delivery-recovery';
+import type { ChangePosition } from './delivery-search';
 
 export interface PublishEventInput {
   /** `build:complete`, `push`, `project_create`, … */
@@ -26,6 +28,11 @@ export interface PublishResult {
 export interface DeliveryUpdate {
   deliveryId: number;
   hookId: number;
+  /**
+   * Subscriptions with a catch-up: the transport reports the version (`updatedAt`) it sent, so a
+   * live notification of a change already sent is not sent again.
+   */
+  delivered?: (updatedAt: Date) => void;
 }
 
 export interface DeliveryOperations {
@@ -37,7 +44,16 @@ export interface DeliveryOperations {
   testHook(actor: Actor, hookId: number, options?: { event?: string; kind?: HookKind }): Promise<DeliveryWithAttempts>;
   /** A new attempt of an existing delivery, with the same `webhook-id`. */
   redeliver(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts>;
+  /**
+   * Schedules every FAILED delivery of the hook created in the window again, now (same
+   * `webhook-id`); at most MAX_REDELIVER_FAILED, or nothing. Returns how many.
+   */
+  redeliverFailed(actor: Actor, hookId: number, window: RecoveryWindow): Promise<number>;
   getDelivery(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts>;
-  /** Delivery state changes (all hooks, or one), across every process sharing the database. */
-  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<DeliveryUpdate>;
+  /**
+   * Delivery state changes (all hooks, or one), across every process sharing the database. With
+   * `after`, first every delivery changed since that position (from the deliveries table), then
+   * the live ones, with none missed or repeated in between.
+   */
+  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal, after?: ChangePosition | null): AsyncIterable<DeliveryUpdate>;
 }

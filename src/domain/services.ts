@@ -1,6 +1,7 @@
 // The domain's front door: every transport (GraphQL, REST) and the delivery engine call these.
 import type { PrismaClient } from '../generated/prisma/client';
 import type { DeliveryOperations } from './delivery-operations';
+import { DeliverySearch } from './delivery-search';
 import type { HookCache } from './hook-cache';
 import { HookService, allowAllUrls, type HookRecord, type UrlPolicy } from './hooks';
 import type { HookLimits } from './limits';
@@ -11,6 +12,8 @@ export interface Services {
   readonly users: UserService;
   readonly hooks: HookService;
   readonly deliveries: DeliveryOperations;
+  /** Deliveries across hooks, as far as the actor may see them (reads only). */
+  readonly deliverySearch: DeliverySearch;
   readonly portal: PortalService;
 }
 
@@ -30,6 +33,7 @@ export function createServices(prisma: PrismaClient, options: ServiceOptions = {
     users: new UserService(prisma),
     hooks,
     deliveries: options.deliveries?.(hooks) ?? deliveriesNotConfigured,
+    deliverySearch: new DeliverySearch(prisma, hooks),
     portal: new PortalService(prisma),
   };
 }

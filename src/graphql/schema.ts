@@ -8,6 +8,7 @@ import './types/url-variable';
 import './types/portal';
 import './types/custom-header';
 import './types/hook-signing';
+import './types/deliveries-query';
 
 export const schema = builder.toSchema();
 

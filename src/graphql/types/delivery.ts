@@ -6,6 +6,7 @@ import type { Delivery as DeliveryRow } from '../../generated/prisma/client';
 import type { DeliveryOperations, DeliveryUpdate } from '../../domain/delivery-operations';
 import { UserError, builder, type BuilderTypes, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
+import { parseChangeCursor } from '../delivery-cursors';
 import { decodeId, tryDecodeId } from '../errors';
 import { DeliveryStatusEnum, SubjectTypeEnum } from './enums';
 
@@ -167,17 +168,23 @@ builder.subscriptionField('deliveryUpdated', (t) =>
   t.prismaField({
     type: 'Delivery',
     description: 'A delivery was created or changed state, on any Hookgate process sharing the database. Over SSE.',
-    args: { hookId: t.arg.id({ required: false, description: 'Only this hook\'s deliveries.' }) },
+    args: {
+      hookId: t.arg.id({ required: false, description: 'Only this hook\'s deliveries.' }),
+      after: t.arg.string({ required: false, description: 'A `Delivery.updateCursor`: first every change since it (catch-up), then live ones.' }),
+    },
     subscribe: (_root, args, context) => {
       const engine = deliveryEngine(context);
       const hookId = args.hookId == null ? null : decodeId(String(args.hookId), 'Hook', ['hookId']);
-      return engine.subscribe(context.actor!, hookId, context.signal);
+      return engine.subscribe(context.actor!, hookId, context.signal, parseChangeCursor(args.after));
     },
-    resolve: (query, update, _args, context) =>
-      context.prisma.delivery.findFirstOrThrow({
+    resolve: async (query, update, _args, context) => {
+      const delivery = await context.prisma.delivery.findFirstOrThrow({
         ...query,
         where: { id: (update as DeliveryUpdate).deliveryId, ...visibleDeliveries(context) },
-      }),
+      });
+      (update as DeliveryUpdate).delivered?.(delivery.updatedAt);
+      return delivery;
+    },
   }),
 );
 
