@@ -15,7 +15,8 @@ const HOOKS = 200;
 const NAMESPACES = 10;
 /** Rows of `deliveries` a page may read: 1% of the log (a page is 21 rows; a namespace has 20 hooks). */
 const MAX_ROWS_READ = DELIVERIES / 100;
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+// A day ago, on a whole minute: inside the log's retention, which would otherwise prune finished seeds.
+const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 86_400_000;
 const second = (n: number) => new Date(T0 + n * 1000);
 
 interface PlanNode {

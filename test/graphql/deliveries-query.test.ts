@@ -15,7 +15,8 @@ interface Seeded {
   createdAt: Date;
 }
 
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+// A day ago, on a whole minute: inside the log's retention, which would otherwise prune finished seeds.
+const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 86_400_000;
 const STATUSES = ['SUCCEEDED', 'FAILED', 'RETRYING', 'PENDING'] as const;
 
 const PAGE = `query($first: Int, $after: String, $last: Int, $before: String, $filter: DeliveryFilter) {

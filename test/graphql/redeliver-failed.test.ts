@@ -7,7 +7,8 @@ import { eventually, startReceiver, type Receiver } from '../delivery/receiver';
 import { backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
 
 const REDELIVER = `mutation($input: RedeliverFailedInput!) { redeliverFailed(input: $input) { count userErrors { field message code } } }`;
-const T0 = Date.parse('2026-03-01T00:00:00.000Z');
+// A day ago, on a whole minute: inside the log's retention, which would otherwise prune finished seeds.
+const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 86_400_000;
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
 
 describe.each(backends)('redeliverFailed on %s', (backend) => {
