@@ -41,7 +41,7 @@ const RECEIVERS = 4;
 const CONCURRENCY = 64;
 const PUBLISHERS = 4;
 
-interface Receivers {
+export interface Receivers {
   urls: string[];
   received(): number;
   /** Latency samples since the last call: receipt time minus the `sent` stamp in the body. */
@@ -50,7 +50,7 @@ interface Receivers {
   close(): Promise<void>;
 }
 
-async function startReceivers(): Promise<Receivers> {
+export async function startReceivers(): Promise<Receivers> {
   const servers: Server[] = [];
   const state = { count: 0, latencies: [] as number[], waiter: null as null | { count: number; resolve: () => void } };
   for (let i = 0; i < RECEIVERS; i++) {
@@ -88,7 +88,7 @@ async function startReceivers(): Promise<Receivers> {
   };
 }
 
-function percentile(samples: number[], p: number): number {
+export function percentile(samples: number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -126,7 +126,7 @@ async function baseline(receivers: Receivers, bodies: { url: string; body: strin
 }
 
 /** Hookgate's public API, as a publisher uses it. */
-async function post(baseUrl: string, route: string, body: unknown): Promise<unknown> {
+export async function post(baseUrl: string, route: string, body: unknown): Promise<unknown> {
   const response = await request(`${baseUrl}${route}`, {
     method: 'POST',
     headers: { authorization: `Token ${ADMIN_TOKEN}`, 'content-type': 'application/json' },

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import type { DatabaseTarget } from '../src/db/database';
 import { freePort, startHookgate, type HookgateProcess } from '../test/process-helpers';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -66,9 +67,16 @@ export interface Target {
   stop(): Promise<void>;
 }
 
+export interface TargetOptions {
+  /** More settings for the Hookgate process. */
+  env?: Record<string, string>;
+  /** Runs on the fresh database before Hookgate starts (seeding it, say); may add settings. */
+  prepare?: (database: DatabaseTarget) => Promise<Record<string, string> | void>;
+}
+
 /** Hookgate on the embedded database (a fresh data directory) or on a fresh PostgreSQL database. */
-export async function startTarget(name: Target['name'], dataDir: string): Promise<Target> {
-  const env: Record<string, string> = { HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true' };
+export async function startTarget(name: Target['name'], dataDir: string, options: TargetOptions = {}): Promise<Target> {
+  const env: Record<string, string> = { HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', ...options.env };
   let drop = async () => {};
   if (name === 'pglite') env.DATA_DIR = dataDir;
   else {
@@ -88,6 +96,9 @@ export async function startTarget(name: Target['name'], dataDir: string): Promis
       await client.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await client.end();
     };
+  }
+  if (options.prepare) {
+    Object.assign(env, await options.prepare(env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: 4 } : { kind: 'pglite', dataDir }));
   }
   const hookgate = await startHookgate(env, 60_000);
   return {
