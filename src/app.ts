@@ -13,6 +13,7 @@ import { RetentionTask } from './delivery/retention';
 import { SsrfGuard } from './delivery/ssrf';
 import { createGraphQL } from './graphql/yoga';
 import { consoleHandler } from './http/console';
+import { restCors } from './http/cors';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -72,8 +73,11 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     });
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
-    const graphql = createGraphQL({ services, prisma: db.prisma, logger });
-    const handlers: NodeHandler[] = [graphql.handler, consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services)];
+    const graphql = createGraphQL({ services, prisma: db.prisma, logger, corsOrigins: config.HOOKGATE_CORS_ORIGINS });
+    const cors = restCors(config.HOOKGATE_CORS_ORIGINS);
+    const handlers: NodeHandler[] = [
+      graphql.handler, ...(cors ? [cors] : []), consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services),
+    ];
     const server = createHttpServer({
       logger,
       metrics: createMetrics({

@@ -37,6 +37,16 @@ const databaseUrl = z
     message: 'expected memory:// or a postgres:// / postgresql:// connection URL',
   });
 
+/** `https://host[:port]` exactly as browsers send it in `Origin` (no path, no trailing slash). */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   PORT: z.coerce
     .number({ error: 'expected a port number from 0 to 65535' })
@@ -73,6 +83,20 @@ const envSchema = z.object({
   /** Subject hooks one namespace may hold; one more is a validation error. */
   HOOKGATE_MAX_HOOKS_PER_NAMESPACE: z.coerce.number({ error: 'expected a whole number from 1 to 1000000' }).int('expected a whole number from 1 to 1000000')
     .min(1, 'expected a whole number from 1 to 1000000').max(1_000_000, 'expected a whole number from 1 to 1000000').default(100),
+  /** Origins (`https://app.example.com`) whose browser pages may call the APIs with credentials; none by default. */
+  HOOKGATE_CORS_ORIGINS: z
+    .string()
+    .transform((text, ctx) => {
+      const origins = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+      for (const origin of origins) {
+        if (!isOrigin(origin)) {
+          ctx.addIssue({ code: 'custom', message: `expected comma-separated origins such as https://app.example.com (scheme, host and port only; no "*"), got ${JSON.stringify(origin)}` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    })
+    .default([]),
   /** CSP `frame-ancestors` of /console: who may embed it in an iframe (portal links). */
   HOOKGATE_CONSOLE_FRAME_ANCESTORS: z.string().regex(/^[^;,\r\n]+$/, 'expected CSP sources separated by spaces').default("'self'"),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

@@ -104,6 +104,10 @@ export function maskError(error: unknown, onUnexpected: (error: unknown) => void
       : original.code;
     return new GraphQLError(original.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: { code } });
   }
+  if (original instanceof GraphQLError && original.extensions.http?.status === 403) {
+    // Yoga's CSRF prevention (yoga.ts): a request a cross-site page could send, refused with 403.
+    return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', http: original.extensions.http } });
+  }
   if (graphQLError && !graphQLError.path && original instanceof GraphQLError) {
     // graphql-js refusing the request's variables (an unknown input field, say): the client's input.
     return new GraphQLError(graphQLError.message, { nodes: graphQLError.nodes, extensions: { code: 'BAD_USER_INPUT' } });

@@ -2,11 +2,13 @@
 // served entirely from this process, and subscriptions over SSE (Yoga's default transport).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { authenticateToken } from '../domain/authenticate';
 import { UnauthenticatedError } from '../domain/errors';
 import type { PrismaClient } from '../generated/prisma/client';
+import { graphqlCors } from '../http/cors';
 import type { NodeHandler } from '../http/server';
 import type { Logger } from '../logger';
 import type { GraphQLContext, GraphQLServices } from './context';
@@ -67,6 +69,8 @@ export interface GraphQLOptions {
   services: GraphQLServices;
   prisma: PrismaClient;
   logger: Logger;
+  /** HOOKGATE_CORS_ORIGINS: the only origins that get CORS headers (none by default). */
+  corsOrigins?: readonly string[];
 }
 
 interface ServerContext {
@@ -76,6 +80,11 @@ interface ServerContext {
 
 export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstance<ServerContext, GraphQLContext>; handler: NodeHandler } {
   const { services, prisma, logger } = options;
+  // A request a browser sends cross-site without a preflight (a GET, or a form or text/plain POST)
+  // runs only when it carries a header no such request can: Authorization, which every operation
+  // but introspection needs anyway, or Yoga's CSRF header. So no page can run a mutation (or read
+  // a result) with a visitor's browser, even if authentication ever moves to cookies.
+  const csrf = useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] });
   const armor = EnvelopArmorPlugin({
     maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
     maxAliases: { n: LIMITS.maxAliases },
@@ -95,7 +104,8 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     multipart: false,
     logging: false,
     landingPage: false,
-    plugins: [armor],
+    cors: graphqlCors(options.corsOrigins ?? []),
+    plugins: [armor, csrf],
     maskedErrors: {
       maskError: (error) =>
         maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
