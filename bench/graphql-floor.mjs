@@ -36,8 +36,8 @@ const HOOKS_PAGE = `
 const DELIVERIES_PAGE = `
   SELECT json_build_object('data', json_build_object('deliveries', json_build_object(
     'nodes', coalesce(json_agg(json_build_object('databaseId', d.id, 'event', e.name, 'status', d.status,
-      'attemptCount', d.attempt_count, 'createdAt', ${iso('d.created_at')}) ORDER BY d.id DESC), '[]'))))::text AS body
-  FROM (SELECT * FROM deliveries WHERE status = 'FAILED' ORDER BY id DESC LIMIT 50) d JOIN events e ON e.id = d.event_id`;
+      'attemptCount', d.attempt_count, 'createdAt', ${iso('d.created_at')}) ORDER BY d.created_at DESC, d.id DESC), '[]'))))::text AS body
+  FROM (SELECT * FROM deliveries WHERE status = 'FAILED' ORDER BY created_at DESC, id DESC LIMIT 50) d JOIN events e ON e.id = d.event_id`;
 
 function statementFor(variables) {
   if (typeof variables.id === 'string') {

@@ -1,5 +1,6 @@
-// GraphQL scenarios against the floor: `hook(id)` over 1,000 different ids and the 100-hooks page
-// (creator, url variables, last 5 deliveries with attempts). Each Hookgate (PGlite, PostgreSQL) is
+// GraphQL scenarios against the floor: `hook(id)` over 1,000 different ids, the 100-hooks page
+// (creator, url variables, last 5 deliveries with attempts) and the newest 50 FAILED deliveries of
+// a 100,000-delivery log. Each Hookgate (PGlite, PostgreSQL) is
 // compared with bench/graphql-floor.mjs, a bare node:http + pg server answering the same data from
 // PostgreSQL with one hand-written statement. Three interleaved rounds; medians printed, with
 // requests/s, p99, CPU milliseconds per request of each process and the Hookgate process's RSS.
@@ -13,6 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import autocannon from 'autocannon';
+import pg from 'pg';
+import { openDatabase } from '../src/db/database';
 import { freePort } from '../test/process-helpers';
 import { ADMIN_TOKEN, CONNECTIONS, DURATION_S, postgresAvailable, startTarget, type Target } from './lib';
 import { cpuMs, rssMb } from './process-usage';
@@ -38,6 +41,13 @@ export const HOOKS_PAGE = `query($subject: String!) {
     }
   }
 }`;
+
+/** The console's "failed deliveries" view: the newest 50 FAILED across every hook (an admin). */
+export const DELIVERIES_PAGE = `query {
+  deliveries(first: 50, filter: { status: FAILED }) { nodes { databaseId event status attemptCount createdAt } }
+}`;
+/** Deliveries written straight in SQL beneath the API-made ones, so a page is read from a big log. */
+const LOG_DELIVERIES = 100_000;
 
 async function graphql(target: Target, query: string, variables: Record<string, unknown> = {}): Promise<string> {
   const response = await fetch(`${target.hookgate.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -95,6 +105,44 @@ export async function seed(target: Target): Promise<number[]> {
     receiver.closeAllConnections();
     await new Promise((resolve) => receiver.close(resolve));
   }
+}
+
+/**
+ * 100,000 older deliveries (a quarter FAILED) on the 900 id hooks, written in SQL: through the API
+ * they would take the engine minutes. PGlite's data directory belongs to its Hookgate process, so
+ * that one is stopped while they are written.
+ */
+async function seedDeliveryLog(target: Target, dataDir: string): Promise<void> {
+  const statements = [
+    `INSERT INTO events (name, payload)
+     SELECT CASE WHEN i % 2 = 0 THEN 'build:complete' ELSE 'job:fail' END, json_build_object('n', i) FROM generate_series(1, 1000) AS i`,
+    `INSERT INTO deliveries (uuid, event_id, hook_id, status, attempt_count, created_at, updated_at)
+     SELECT gen_random_uuid(), e.first + i % 1000, h.ids[1 + i % array_length(h.ids, 1)],
+       (ARRAY['SUCCEEDED', 'FAILED', 'SUCCEEDED', 'SUCCEEDED'])[1 + (i / 7) % 4]::delivery_status, 1,
+       now() - interval '30 days' + i * interval '20 seconds', now() - interval '30 days' + i * interval '20 seconds'
+     FROM generate_series(0, ${LOG_DELIVERIES - 1}) AS i,
+       (SELECT max(id) - 999 AS first FROM events) AS e,
+       (SELECT array_agg(id ORDER BY id) AS ids FROM hooks WHERE subject = '${SUBJECT}-ids') AS h`,
+    'ANALYZE deliveries',
+  ];
+  if (target.name === 'postgres') {
+    const client = new pg.Client({ connectionString: target.databaseUrl });
+    await client.connect();
+    try {
+      for (const sql of statements) await client.query(sql);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  await target.restart(async () => {
+    const db = await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      for (const sql of statements) await db.prisma.$executeRawUnsafe(sql);
+    } finally {
+      await db.close();
+    }
+  });
 }
 
 interface Server {
@@ -179,7 +227,9 @@ export async function benchGraphQL(): Promise<void> {
   try {
     for (const name of names) {
       const target = await startTarget(name, dataDir);
-      targets.push({ target, ids: await seed(target) });
+      const ids = await seed(target);
+      await seedDeliveryLog(target, dataDir);
+      targets.push({ target, ids });
     }
     // The floor reads the PostgreSQL target's database: the same rows Hookgate serves there.
     const postgres = targets.find(({ target }) => target.name === 'postgres');
@@ -187,6 +237,7 @@ export async function benchGraphQL(): Promise<void> {
     const operationsFor = (ids: number[]): Operation[] => [
       { label: 'GraphQL hook(id), 1,000 ids', query: HOOK_BY_ID, variables: (n) => ({ id: encodeGlobalID('Hook', ids[n % ids.length]!) }) },
       { label: 'GraphQL hooks(first: 100) + 5 deliveries', query: HOOKS_PAGE, variables: () => ({ subject: SUBJECT }) },
+      { label: 'GraphQL deliveries(first: 50, FAILED), 100k log', query: DELIVERIES_PAGE, variables: () => ({}) },
     ];
     const scenarioCount = operationsFor([]).length;
     for (let scenario = 0; scenario < scenarioCount; scenario++) {

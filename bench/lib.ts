@@ -64,6 +64,8 @@ export interface Target {
   hookgate: HookgateProcess;
   /** The PostgreSQL target's database, for processes that read the same rows (the GraphQL floor). */
   databaseUrl?: string;
+  /** Stops Hookgate, runs `between` (PGlite: the data directory is free then), starts it again. */
+  restart(between: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,11 +102,18 @@ export async function startTarget(name: Target['name'], dataDir: string, options
   if (options.prepare) {
     Object.assign(env, await options.prepare(env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: 4 } : { kind: 'pglite', dataDir }));
   }
-  const hookgate = await startHookgate(env, 60_000);
+  let hookgate = await startHookgate(env, 60_000);
   return {
     name,
-    hookgate,
+    get hookgate() {
+      return hookgate;
+    },
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    async restart(between) {
+      await hookgate.stop();
+      await between();
+      hookgate = await startHookgate(env, 60_000);
+    },
     async stop() {
       await hookgate.stop();
       await drop();
