@@ -9,6 +9,7 @@ import type { HookRecord } from './domain/hooks';
 import { createServices, type Services } from './domain/services';
 import { DeliveryEngine } from './delivery/engine';
 import { SsrfGuard } from './delivery/ssrf';
+import { attachGraphQLWebSocket } from './graphql/websocket';
 import { createGraphQL } from './graphql/yoga';
 import { consoleHandler } from './http/console';
 import { createMetrics } from './http/metrics';
@@ -68,6 +69,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       },
       handlers,
     });
+    const graphqlWebSocket = attachGraphQLWebSocket(server, { yoga: graphql.yoga, services, prisma: db.prisma, logger });
 
     let closing: Promise<void> | undefined;
     return {
@@ -85,10 +87,13 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       },
       close: () => {
         closing ??= (async () => {
+          // Upgraded sockets are not the HTTP server's to finish: close them (1001) or it waits on them.
+          const webSockets = graphqlWebSocket.close();
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeIdleConnections();
           });
+          await webSockets;
           await deliveries.stop();
           await db.close();
         })();

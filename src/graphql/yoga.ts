@@ -4,11 +4,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { authenticateToken } from '../domain/authenticate';
-import { UnauthenticatedError } from '../domain/errors';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { NodeHandler } from '../http/server';
 import type { Logger } from '../logger';
+import { authenticateBearer } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
 import { maskError } from './errors';
 import { schema } from './schema';
@@ -69,9 +68,11 @@ export interface GraphQLOptions {
   logger: Logger;
 }
 
-interface ServerContext {
+export interface ServerContext {
   req?: IncomingMessage;
   res?: ServerResponse;
+  /** A WebSocket operation's context, built by its connection (websocket.ts) instead of a Request. */
+  webSocket?: GraphQLContext;
 }
 
 export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstance<ServerContext, GraphQLContext>; handler: NodeHandler } {
@@ -111,8 +112,9 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     },
     // Every asset is inlined in the page (render-graphiql bundles GraphiQL): nothing from a CDN.
     renderGraphiQL,
-    context: async ({ request }): Promise<GraphQLContext> => {
-      const { actor, authFailure } = await authenticate(services, request.headers.get('authorization'));
+    context: async ({ request, webSocket }): Promise<GraphQLContext> => {
+      if (webSocket) return webSocket;
+      const { actor, authFailure } = await authenticateBearer(services, request.headers.get('authorization'));
       return { actor, authFailure, services, prisma, origin: new URL(request.url).origin, signal: request.signal };
     },
   });
@@ -126,16 +128,4 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     return true;
   };
   return { yoga, handler };
-}
-
-/** `Authorization: Bearer <token>`; a missing or bad token leaves the actor null (fields then refuse). */
-async function authenticate(services: GraphQLServices, header: string | null): Promise<Pick<GraphQLContext, 'actor' | 'authFailure'>> {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
-  if (!token) return { actor: null, authFailure: 'A valid API token is required (Authorization: Bearer <token>)' };
-  try {
-    return { actor: await authenticateToken(services, token), authFailure: '' };
-  } catch (error) {
-    if (error instanceof UnauthenticatedError) return { actor: null, authFailure: error.message };
-    throw error;
-  }
 }
