@@ -11,6 +11,7 @@ import { authenticateBearer } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
 import { maskError } from './errors';
 import { schema } from './schema';
+import { graphqlSsePlugin, SSE_PATH } from './sse';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -96,7 +97,7 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     multipart: false,
     logging: false,
     landingPage: false,
-    plugins: [armor],
+    plugins: [armor, graphqlSsePlugin(services, LIMITS.maxBodyBytes)],
     maskedErrors: {
       maskError: (error) =>
         maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
@@ -121,7 +122,7 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
 
   const handler: NodeHandler = async (req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
-    if (pathname !== GRAPHQL_PATH) return false;
+    if (pathname !== GRAPHQL_PATH && pathname !== SSE_PATH) return false;
     // `requestListener` writes the response (handleNodeRequestAndResponse only computes it); it is
     // typed as node's void listener but returns a promise we wait on so errors surface here.
     await Promise.resolve(yoga.requestListener(req, res));

@@ -82,10 +82,21 @@ export interface LiveSubscription<T> {
 }
 
 export function wsSubscribe<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown> = {}): LiveSubscription<T> {
+  return liveSubscription<T>((sink) => client.subscribe<T>({ query, variables }, sink));
+}
+
+/** Any client with graphql-ws's sink interface (graphql-sse has the same). */
+export interface Sink<T> {
+  next(result: FormattedExecutionResult<T, unknown>): void;
+  error(reason: unknown): void;
+  complete(): void;
+}
+
+export function liveSubscription<T>(subscribe: (sink: Sink<T>) => () => void): LiveSubscription<T> {
   const results: FormattedExecutionResult<T, unknown>[] = [];
   let onError: (error: unknown) => void = () => {};
   const error = new Promise<unknown>((resolve) => (onError = resolve));
-  const stop = client.subscribe<T>({ query, variables }, {
+  const stop = subscribe({
     next: (result) => void results.push(result),
     error: (reason) => onError(reason),
     complete: () => {},
