@@ -11,6 +11,7 @@ import { DeliveryEngine } from './delivery/engine';
 import { measureLogTables } from './delivery/log-size';
 import { RetentionTask } from './delivery/retention';
 import { SsrfGuard } from './delivery/ssrf';
+import { attachGraphQLWebSocket } from './graphql/websocket';
 import { createGraphQL } from './graphql/yoga';
 import { consoleHandler } from './http/console';
 import { restCors } from './http/cors';
@@ -89,6 +90,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       },
       handlers,
     });
+    const graphqlWebSocket = attachGraphQLWebSocket(server, { yoga: graphql.yoga, services, prisma: db.prisma, logger });
 
     let closing: Promise<void> | undefined;
     return {
@@ -107,10 +109,13 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       },
       close: () => {
         closing ??= (async () => {
+          // Upgraded sockets are not the HTTP server's to finish: close them (1001) or it waits on them.
+          const webSockets = graphqlWebSocket.close();
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeIdleConnections();
           });
+          await webSockets;
           await Promise.all([deliveries.stop(), retention.stop()]);
           await db.close();
         })();

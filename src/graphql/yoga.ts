@@ -5,15 +5,15 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { authenticateToken } from '../domain/authenticate';
-import { UnauthenticatedError } from '../domain/errors';
 import type { PrismaClient } from '../generated/prisma/client';
 import { graphqlCors } from '../http/cors';
 import type { NodeHandler } from '../http/server';
 import type { Logger } from '../logger';
+import { authenticateBearer } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
 import { maskError } from './errors';
 import { schema } from './schema';
+import { graphqlSsePlugin, SSE_PATH } from './sse';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -73,9 +73,11 @@ export interface GraphQLOptions {
   corsOrigins?: readonly string[];
 }
 
-interface ServerContext {
+export interface ServerContext {
   req?: IncomingMessage;
   res?: ServerResponse;
+  /** A WebSocket operation's context, built by its connection (websocket.ts) instead of a Request. */
+  webSocket?: GraphQLContext;
 }
 
 export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstance<ServerContext, GraphQLContext>; handler: NodeHandler } {
@@ -105,7 +107,7 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     logging: false,
     landingPage: false,
     cors: graphqlCors(options.corsOrigins ?? []),
-    plugins: [armor, csrf],
+    plugins: [armor, csrf, graphqlSsePlugin(services, LIMITS.maxBodyBytes)],
     maskedErrors: {
       maskError: (error) =>
         maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
@@ -121,31 +123,20 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     },
     // Every asset is inlined in the page (render-graphiql bundles GraphiQL): nothing from a CDN.
     renderGraphiQL,
-    context: async ({ request }): Promise<GraphQLContext> => {
-      const { actor, authFailure } = await authenticate(services, request.headers.get('authorization'));
+    context: async ({ request, webSocket }): Promise<GraphQLContext> => {
+      if (webSocket) return webSocket;
+      const { actor, authFailure } = await authenticateBearer(services, request.headers.get('authorization'));
       return { actor, authFailure, services, prisma, origin: new URL(request.url).origin, signal: request.signal };
     },
   });
 
   const handler: NodeHandler = async (req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
-    if (pathname !== GRAPHQL_PATH) return false;
+    if (pathname !== GRAPHQL_PATH && pathname !== SSE_PATH) return false;
     // `requestListener` writes the response (handleNodeRequestAndResponse only computes it); it is
     // typed as node's void listener but returns a promise we wait on so errors surface here.
     await Promise.resolve(yoga.requestListener(req, res));
     return true;
   };
   return { yoga, handler };
-}
-
-/** `Authorization: Bearer <token>`; a missing or bad token leaves the actor null (fields then refuse). */
-async function authenticate(services: GraphQLServices, header: string | null): Promise<Pick<GraphQLContext, 'actor' | 'authFailure'>> {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
-  if (!token) return { actor: null, authFailure: 'A valid API token is required (Authorization: Bearer <token>)' };
-  try {
-    return { actor: await authenticateToken(services, token), authFailure: '' };
-  } catch (error) {
-    if (error instanceof UnauthenticatedError) return { actor: null, authFailure: error.message };
-    throw error;
-  }
 }
