@@ -58,7 +58,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const deliveries = engine!;
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
-    const graphql = createGraphQL({ services, prisma: db.prisma, logger });
+    const graphql = createGraphQL({ services, prisma: db.prisma, logger, persistedOnly: config.HOOKGATE_GRAPHQL_PERSISTED_ONLY });
     const handlers: NodeHandler[] = [graphql.handler, consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services)];
     const server = createHttpServer({
       logger,

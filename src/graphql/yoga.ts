@@ -1,5 +1,6 @@
 // The GraphQL endpoint: Yoga over the Pothos schema, with abuse limits, error masking, GraphiQL
 // served entirely from this process, and subscriptions over SSE (Yoga's default transport).
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -11,6 +12,8 @@ import type { NodeHandler } from '../http/server';
 import type { Logger } from '../logger';
 import type { GraphQLContext, GraphQLServices } from './context';
 import { maskError } from './errors';
+import { readManifest, type Manifest } from './persisted-manifest';
+import { PERSISTED_PARAM_NAMES, persistedOperations } from './persisted-operations';
 import { schema } from './schema';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -28,45 +31,17 @@ export const LIMITS = {
   maxTokens: 5000,
 } as const;
 
-const EXAMPLE_OPERATIONS = `# Welcome to Hookgate. Paste your token in the Headers pane below:
-#   { "Authorization": "Bearer <your token>" }
-# then pick an operation with the run button.
-
-query Viewer {
-  viewer { username isAdmin }
-}
-
-query Hooks {
-  hooks(first: 20) {
-    totalCount
-    nodes {
-      id databaseId kind url name events isActive hasSecret
-      urlVariables { key }
-      deliveries(first: 5) { nodes { event status attemptCount createdAt } }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-
-mutation CreateHook {
-  createHook(input: {
-    kind: SUBJECT, subjectType: BUILD_REPO, subject: "root/app",
-    events: ["build:complete"], url: "https://example.com/hook", secret: "change-me"
-  }) {
-    hook { id databaseId url }
-    userErrors { field message code }
-  }
-}
-
-subscription DeliveryUpdates {
-  deliveryUpdated { id event status attemptCount }
-}
-`;
+/** GraphiQL's default document; also in persisted-operations.json (see persisted-manifest.ts). */
+const EXAMPLE_OPERATIONS = readFileSync(new URL('./graphiql-examples.graphql', import.meta.url), 'utf8');
 
 export interface GraphQLOptions {
   services: GraphQLServices;
   prisma: PrismaClient;
   logger: Logger;
+  /** `HOOKGATE_GRAPHQL_PERSISTED_ONLY`: non-admins may run only the manifest's documents. */
+  persistedOnly?: boolean;
+  /** Defaults to the committed persisted-operations.json. */
+  manifest?: Manifest;
 }
 
 interface ServerContext {
@@ -76,6 +51,13 @@ interface ServerContext {
 
 export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstance<ServerContext, GraphQLContext>; handler: NodeHandler } {
   const { services, prisma, logger } = options;
+  // The token is checked once per request, whether the persisted-only rule or the context asks first.
+  const authentications = new WeakMap<Request, ReturnType<typeof authenticate>>();
+  const authenticateRequest = (request: Request) => {
+    let result = authentications.get(request);
+    if (!result) authentications.set(request, (result = authenticate(services, request.headers.get('authorization'))));
+    return result;
+  };
   const armor = EnvelopArmorPlugin({
     maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
     maxAliases: { n: LIMITS.maxAliases },
@@ -95,7 +77,15 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     multipart: false,
     logging: false,
     landingPage: false,
-    plugins: [armor],
+    extraParamNames: PERSISTED_PARAM_NAMES,
+    plugins: [
+      armor,
+      persistedOperations({
+        manifest: options.manifest ?? readManifest(),
+        persistedOnly: options.persistedOnly ?? false,
+        isAdmin: async (request) => (await authenticateRequest(request)).actor?.isAdmin === true,
+      }),
+    ],
     maskedErrors: {
       maskError: (error) =>
         maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
@@ -112,7 +102,7 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     // Every asset is inlined in the page (render-graphiql bundles GraphiQL): nothing from a CDN.
     renderGraphiQL,
     context: async ({ request }): Promise<GraphQLContext> => {
-      const { actor, authFailure } = await authenticate(services, request.headers.get('authorization'));
+      const { actor, authFailure } = await authenticateRequest(request);
       return { actor, authFailure, services, prisma, origin: new URL(request.url).origin, signal: request.signal };
     },
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readManifest } from '../../src/graphql/persisted-manifest';
 import { chromiumMissing, launchChromium } from '../browser';
 import { startReceiver, type Receiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, graphql, startTestApp, type TestApp } from '../helpers';
@@ -21,12 +22,18 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
   let answer = { status: 200, body: '{"received":true}' };
   let admin: Page;
   const foreign: string[] = [];
+  /** Every GraphQL request the console made (POST bodies, GET query strings). */
+  const graphqlRequests: Record<string, unknown>[] = [];
 
   async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport });
     // Anything not from Hookgate is refused and remembered: the console must work offline.
     await context.route('**/*', (route) => {
       const target = route.request().url();
+      if (target.startsWith(`${origin}/graphql`)) {
+        const body = route.request().postData();
+        graphqlRequests.push(body ? (JSON.parse(body) as Record<string, unknown>) : Object.fromEntries(new URL(target).searchParams));
+      }
       if (target.startsWith(origin) || target.startsWith('data:')) return route.continue();
       foreign.push(target);
       return route.abort();
@@ -269,5 +276,16 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
 
   it('loaded nothing from another host', () => {
     expect(foreign).toEqual([]);
+  });
+
+  it('sent persisted operations only: a documentId of the manifest, never a document', () => {
+    const manifest = readManifest();
+    expect(graphqlRequests.length).toBeGreaterThan(10);
+    for (const sent of graphqlRequests) {
+      expect(sent).not.toHaveProperty('query');
+      expect(Object.hasOwn(manifest, String(sent.documentId))).toBe(true);
+    }
+    // The live updates too (GET, Server-Sent Events).
+    expect(graphqlRequests.some((sent) => sent.operationName === 'DeliveryUpdated')).toBe(true);
   });
 });
