@@ -6,7 +6,8 @@ import { currentToken } from './session';
 
 export type OperationName =
   | 'Viewer' | 'Hooks' | 'Hook' | 'Delivery' | 'CreateHook' | 'UpdateHook' | 'DeleteHook' | 'SetUrlVariable'
-  | 'DeleteUrlVariable' | 'TestHook' | 'Redeliver' | 'CreateUser' | 'CreatePortalSession' | 'DeliveryUpdated';
+  | 'DeleteUrlVariable' | 'TestHook' | 'Redeliver' | 'CreateUser' | 'CreatePortalSession' | 'DeliveryUpdated'
+  | 'DeleteCustomHeader' | 'RotateHookSecret';
 
 export interface UserError {
   field: string[] | null;
