@@ -74,7 +74,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     });
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
-    const graphql = createGraphQL({ services, prisma: db.prisma, logger, corsOrigins: config.HOOKGATE_CORS_ORIGINS });
+    const graphql = createGraphQL({
+      services, prisma: db.prisma, logger, corsOrigins: config.HOOKGATE_CORS_ORIGINS, persistedOnly: config.HOOKGATE_GRAPHQL_PERSISTED_ONLY,
+    });
     const cors = restCors(config.HOOKGATE_CORS_ORIGINS);
     const handlers: NodeHandler[] = [
       graphql.handler, ...(cors ? [cors] : []), consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services),

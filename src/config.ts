@@ -99,6 +99,8 @@ const envSchema = z.object({
     .default([]),
   /** CSP `frame-ancestors` of /console: who may embed it in an iframe (portal links). */
   HOOKGATE_CONSOLE_FRAME_ANCESTORS: z.string().regex(/^[^;,\r\n]+$/, 'expected CSP sources separated by spaces').default("'self'"),
+  /** Non-admin tokens may run only the documents of persisted-operations.json (`documentId`). */
+  HOOKGATE_GRAPHQL_PERSISTED_ONLY: booleanFlag.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'expected one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),

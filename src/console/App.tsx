@@ -14,6 +14,8 @@ import { clearSession, currentSession, takePortalTokenFromUrl, type Session } fr
 export interface Viewer {
   username: string | null;
   isAdmin: boolean;
+  /** 0 for a portal session (no stored user: the username is its namespace). */
+  databaseId: number;
 }
 
 export function App() {
@@ -26,8 +28,9 @@ export function App() {
     const portalToken = takePortalTokenFromUrl();
     if (portalToken) {
       void signInWithPortalToken(portalToken).then((signedIn) => {
-        if (signedIn) setSession(currentSession());
-        else setNotice('That portal link is not valid or has expired.');
+        if (!signedIn) return setNotice('That portal link is not valid or has expired.');
+        setSession(currentSession());
+        setViewer(signedIn);
       });
     }
     return onUnauthenticated(() => {
@@ -65,7 +68,7 @@ export function App() {
             {isAdmin && <li><a href={href({ page: 'portal' })} aria-current={route.page === 'portal' ? 'page' : undefined}>Portal links</a></li>}
           </ul>
         </nav>
-        <span className="who">{session.portal ? 'Portal session' : viewer?.username ?? ''}</span>
+        <span className="who">{session.portal ? `Portal session: ${viewer?.username ?? '…'}` : viewer?.username ?? ''}</span>
         <button type="button" onClick={signOut}>Sign out</button>
       </header>
       <main>
@@ -85,8 +88,7 @@ export function App() {
 /** After a reload only the token is known: ask who it belongs to. */
 function ViewerLoader({ session, onViewer }: { session: Session; onViewer: (viewer: Viewer) => void }) {
   useEffect(() => {
-    if (session.portal) return;
-    request<{ viewer: Viewer | null }>('Viewer').then((data) => onViewer(data.viewer ?? { username: null, isAdmin: false }), () => {});
+    request<{ viewer: Viewer | null }>('Viewer').then((data) => onViewer(data.viewer ?? { username: null, isAdmin: false, databaseId: 0 }), () => {});
   }, [session, onViewer]);
   return null;
 }

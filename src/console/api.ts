@@ -1,13 +1,13 @@
 // The console's only way to the server: named operations (src/console/operations/*.graphql) sent
-// to /graphql. `requestBody` is the one place that decides what goes on the wire, so switching to
-// persisted operations (`{documentId}`) changes only it.
+// to /graphql as persisted operations. `requestBody` is the one place that decides what goes on the
+// wire: the document's id from persisted-operations.json (put in the bundle by
+// scripts/build-console.mjs), never the document's text.
 import { currentToken } from './session';
-
-const documents = import.meta.glob<string>('./operations/*.graphql', { query: '?raw', import: 'default', eager: true });
 
 export type OperationName =
   | 'Viewer' | 'Hooks' | 'Hook' | 'Delivery' | 'CreateHook' | 'UpdateHook' | 'DeleteHook' | 'SetUrlVariable'
-  | 'DeleteUrlVariable' | 'TestHook' | 'Redeliver' | 'CreateUser' | 'CreatePortalSession' | 'DeliveryUpdated';
+  | 'DeleteUrlVariable' | 'TestHook' | 'Redeliver' | 'CreateUser' | 'CreatePortalSession' | 'DeliveryUpdated'
+  | 'DeleteCustomHeader' | 'RotateHookSecret';
 
 export interface UserError {
   field: string[] | null;
@@ -22,14 +22,15 @@ export class ApiError extends Error {
   }
 }
 
-export function document(name: OperationName): string {
-  const text = documents[`./operations/${name}.graphql`];
-  if (!text) throw new Error(`operation ${name} is missing`);
-  return text;
+/** The manifest id (sha256 hex of the document text) of each operation, by operation name. */
+export function documentId(name: OperationName): string {
+  const id = __HOOKGATE_OPERATION_IDS__[name];
+  if (!id) throw new Error(`operation ${name} is not in persisted-operations.json`);
+  return id;
 }
 
-export function requestBody(name: OperationName, variables: object): Record<string, unknown> {
-  return { query: document(name), operationName: name, variables };
+export function requestBody(name: OperationName, variables: object): { documentId: string; operationName: string; variables: object } {
+  return { documentId: documentId(name), operationName: name, variables };
 }
 
 export function authHeaders(token = currentToken()): Record<string, string> {

@@ -1,7 +1,7 @@
 // Live updates: `deliveryUpdated` over Server-Sent Events (GET /graphql, Accept: text/event-stream).
 // EventSource cannot send an Authorization header, so the stream is read with fetch. A graphql-ws
 // client can replace this function without its callers changing.
-import { authHeaders, document } from './api';
+import { authHeaders, requestBody } from './api';
 
 export interface DeliverySummary {
   id: string;
@@ -15,7 +15,8 @@ export interface DeliverySummary {
 /** Calls `onDelivery` for each update until the returned function is called; reconnects after a drop. */
 export function subscribeDeliveries(hookId: string | null, onDelivery: (delivery: DeliverySummary) => void): () => void {
   const controller = new AbortController();
-  const params = new URLSearchParams({ query: document('DeliveryUpdated'), operationName: 'DeliveryUpdated', variables: JSON.stringify({ hookId }) });
+  const { variables, ...body } = requestBody('DeliveryUpdated', { hookId });
+  const params = new URLSearchParams({ ...body, variables: JSON.stringify(variables) });
   const run = async (): Promise<void> => {
     while (!controller.signal.aborted) {
       try {

@@ -1,5 +1,6 @@
 // The GraphQL endpoint: Yoga over the Pothos schema, with abuse limits, error masking, GraphiQL
 // served entirely from this process, and subscriptions over SSE (Yoga's default transport).
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -9,9 +10,11 @@ import type { PrismaClient } from '../generated/prisma/client';
 import { graphqlCors } from '../http/cors';
 import type { NodeHandler } from '../http/server';
 import type { Logger } from '../logger';
-import { authenticateBearer } from './bearer';
+import { authenticateBearer, type BearerResult } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
 import { maskError } from './errors';
+import { readManifest, type Manifest } from './persisted-manifest';
+import { PERSISTED_PARAM_NAMES, persistedOperations } from './persisted-operations';
 import { schema } from './schema';
 import { graphqlSsePlugin, SSE_PATH } from './sse';
 
@@ -30,40 +33,8 @@ export const LIMITS = {
   maxTokens: 5000,
 } as const;
 
-const EXAMPLE_OPERATIONS = `# Welcome to Hookgate. Paste your token in the Headers pane below:
-#   { "Authorization": "Bearer <your token>" }
-# then pick an operation with the run button.
-
-query Viewer {
-  viewer { username isAdmin }
-}
-
-query Hooks {
-  hooks(first: 20) {
-    totalCount
-    nodes {
-      id databaseId kind url name events isActive hasSecret
-      urlVariables { key }
-      deliveries(first: 5) { nodes { event status attemptCount createdAt } }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-
-mutation CreateHook {
-  createHook(input: {
-    kind: SUBJECT, subjectType: BUILD_REPO, subject: "root/app",
-    events: ["build:complete"], url: "https://example.com/hook", secret: "change-me"
-  }) {
-    hook { id databaseId url }
-    userErrors { field message code }
-  }
-}
-
-subscription DeliveryUpdates {
-  deliveryUpdated { id event status attemptCount }
-}
-`;
+/** GraphiQL's default document; also in persisted-operations.json (see persisted-manifest.ts). */
+const EXAMPLE_OPERATIONS = readFileSync(new URL('./graphiql-examples.graphql', import.meta.url), 'utf8');
 
 export interface GraphQLOptions {
   services: GraphQLServices;
@@ -71,6 +42,10 @@ export interface GraphQLOptions {
   logger: Logger;
   /** HOOKGATE_CORS_ORIGINS: the only origins that get CORS headers (none by default). */
   corsOrigins?: readonly string[];
+  /** `HOOKGATE_GRAPHQL_PERSISTED_ONLY`: non-admins may run only the manifest's documents. */
+  persistedOnly?: boolean;
+  /** Defaults to the committed persisted-operations.json. */
+  manifest?: Manifest;
 }
 
 export interface ServerContext {
@@ -87,6 +62,13 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
   // but introspection needs anyway, or Yoga's CSRF header. So no page can run a mutation (or read
   // a result) with a visitor's browser, even if authentication ever moves to cookies.
   const csrf = useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] });
+  // The token is checked once per request, whether the persisted-only rule or the context asks first.
+  const authentications = new WeakMap<Request, Promise<BearerResult>>();
+  const authenticateRequest = (request: Request) => {
+    let result = authentications.get(request);
+    if (!result) authentications.set(request, (result = authenticateBearer(services, request.headers.get('authorization'))));
+    return result;
+  };
   const armor = EnvelopArmorPlugin({
     maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
     maxAliases: { n: LIMITS.maxAliases },
@@ -107,7 +89,17 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     logging: false,
     landingPage: false,
     cors: graphqlCors(options.corsOrigins ?? []),
-    plugins: [armor, csrf, graphqlSsePlugin(services, LIMITS.maxBodyBytes)],
+    extraParamNames: PERSISTED_PARAM_NAMES,
+    plugins: [
+      armor,
+      csrf,
+      persistedOperations({
+        manifest: options.manifest ?? readManifest(),
+        persistedOnly: options.persistedOnly ?? false,
+        isAdmin: async (request) => (await authenticateRequest(request)).actor?.isAdmin === true,
+      }),
+      graphqlSsePlugin(services, LIMITS.maxBodyBytes),
+    ],
     maskedErrors: {
       maskError: (error) =>
         maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
@@ -125,7 +117,7 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     renderGraphiQL,
     context: async ({ request, webSocket }): Promise<GraphQLContext> => {
       if (webSocket) return webSocket;
-      const { actor, authFailure } = await authenticateBearer(services, request.headers.get('authorization'));
+      const { actor, authFailure } = await authenticateRequest(request);
       return { actor, authFailure, services, prisma, origin: new URL(request.url).origin, signal: request.signal };
     },
   });

@@ -1,10 +1,13 @@
 // The Hookgate Console in real Chromium against a real Hookgate (PGlite) and a real receiver.
 // Screenshots of each page go to a temporary directory printed at the end.
+import { createPublicKey, verify } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readManifest } from '../../src/graphql/persisted-manifest';
 import { chromiumMissing, launchChromium } from '../browser';
 import { startReceiver, type Receiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, graphql, startTestApp, type TestApp } from '../helpers';
@@ -21,12 +24,18 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
   let answer = { status: 200, body: '{"received":true}' };
   let admin: Page;
   const foreign: string[] = [];
+  /** Every GraphQL request the console made (POST bodies, GET query strings). */
+  const graphqlRequests: Record<string, unknown>[] = [];
 
   async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport });
     // Anything not from Hookgate is refused and remembered: the console must work offline.
     await context.route('**/*', (route) => {
       const target = route.request().url();
+      if (target.startsWith(`${origin}/graphql`)) {
+        const body = route.request().postData();
+        graphqlRequests.push(body ? (JSON.parse(body) as Record<string, unknown>) : Object.fromEntries(new URL(target).searchParams));
+      }
       if (target.startsWith(origin) || target.startsWith('data:')) return route.continue();
       foreign.push(target);
       return route.abort();
@@ -169,6 +178,8 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     expect(await table.innerText()).not.toContain('other/shop');
     expect(await table.innerText()).not.toContain('root/app');
     expect(await page.getByRole('link', { name: 'Users and tokens' }).count()).toBe(0);
+    // The header says whom the link acts as (`viewer` is the namespace).
+    await page.locator('header .who').filter({ hasText: 'Portal session: acme' }).waitFor(WAIT);
     expect(page.url()).not.toContain('portal=');
     await shot(page, 'portal-hooks-390');
 
@@ -267,7 +278,115 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     expect(await admin.locator('.settings').first().innerText()).toMatch(/Secret\s+not set/);
   });
 
+  it('custom headers: write-only rows, the API\'s message next to them, sent with every delivery', async () => {
+    await admin.getByRole('link', { name: 'Edit' }).click();
+    await admin.getByRole('heading', { name: 'Edit hook' }).waitFor(WAIT);
+    const hookId = decodeURIComponent(/#\/hooks\/([^/]+)\/edit$/.exec(admin.url())![1]!);
+    const refused = await graphql(t.url, 'mutation($input: UpdateHookInput!) { updateHook(input: $input) { userErrors { field message } } }',
+      { input: { id: hookId, customHeaders: [{ key: 'Webhook-Team', value: 'blue-42' }] } });
+    const apiMessage = refused.data!.updateHook.userErrors[0].message as string;
+
+    await admin.getByRole('button', { name: 'Add header' }).click();
+    await admin.getByLabel('Header name').fill('Webhook-Team');
+    await admin.getByLabel('Header value').fill('blue-42');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    const error = admin.locator('#customHeaders-error');
+    await error.waitFor(WAIT);
+    expect(await error.innerText()).toBe(apiMessage);
+
+    await admin.getByLabel('Header name').fill('X-Team');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    const settings = await admin.locator('.settings').first().innerText();
+    expect(settings).toMatch(/Custom headers\s+X-Team/);
+    expect(settings).not.toContain('blue-42');
+
+    const before = receiver.requests.length;
+    await admin.getByRole('button', { name: 'Send test' }).click();
+    await admin.getByRole('region', { name: 'Test result' }).getByText('"received": true').waitFor(WAIT);
+    expect(receiver.requests.slice(before).map((r) => r.headers['x-team'])).toEqual(['blue-42']);
+
+    await admin.getByRole('link', { name: 'Edit' }).click();
+    await admin.getByRole('heading', { name: 'Edit hook' }).waitFor(WAIT);
+    expect(await admin.getByLabel('Header name').inputValue()).toBe('X-Team');
+    expect(await admin.getByLabel('Header value').inputValue()).toBe('');
+    expect(await admin.getByLabel('Header value').getAttribute('placeholder')).toBe('set (type to replace)');
+    await admin.getByRole('button', { name: 'Remove header X-Team' }).click();
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    expect(await admin.locator('.settings').first().innerText()).toMatch(/Custom headers\s+none/);
+  });
+
+  it('"Rotate secret" shows the new secret once; during the grace period deliveries verify with both', async () => {
+    const rotate = async (graceHours: string) => {
+      await admin.getByRole('button', { name: 'Rotate secret' }).click();
+      const form = admin.getByRole('form', { name: 'Rotate secret' });
+      await form.getByLabel('Grace period (hours)').fill(graceHours);
+      await form.getByRole('button', { name: 'Rotate', exact: true }).click();
+      const shown = admin.getByLabel('New secret', { exact: true });
+      await shown.waitFor(WAIT);
+      return shown.inputValue();
+    };
+    const first = await rotate('24');
+    expect(first).toMatch(/^whsec_/);
+    const second = await rotate('2');
+    expect(second).toMatch(/^whsec_/);
+    expect(second).not.toBe(first);
+    await admin.getByRole('status').filter({ hasText: 'deliveries are signed with the previous secret too' }).waitFor(WAIT);
+    await expect.poll(() => admin.locator('.settings').first().innerText(), WAIT).toMatch(/Previous secret\s+also signs until/);
+    await shot(admin, 'hook-rotated');
+
+    const before = receiver.requests.length;
+    await admin.getByRole('button', { name: 'Send test' }).click();
+    await admin.getByRole('region', { name: 'Test result' }).getByText('"received": true').waitFor(WAIT);
+    const [sent] = receiver.requests.slice(before);
+    const headers = sent!.headers as Record<string, string>;
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    for (const secret of [second, first]) expect(() => new Webhook(secret).verify(sent!.body, headers)).not.toThrow();
+    expect(() => new Webhook(`whsec_${Buffer.from('some other secret').toString('base64')}`).verify(sent!.body, headers)).toThrow();
+
+    // Shown once: gone after a reload.
+    await admin.reload();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    expect(await admin.getByLabel('New secret', { exact: true }).count()).toBe(0);
+  });
+
+  it('an Ed25519 hook made in the form shows its public key, and its deliveries verify with it', async () => {
+    await admin.getByRole('link', { name: 'Hooks', exact: true }).click();
+    await admin.getByRole('link', { name: 'New hook' }).click();
+    await admin.getByLabel('URL', { exact: true }).fill(`${receiver.url}/ed25519`);
+    await admin.getByLabel('Subject', { exact: true }).fill('root/signed');
+    await admin.getByLabel('Signature scheme').selectOption('ED25519');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    const publicKey = await admin.locator('.settings code').innerText();
+    expect(publicKey).toMatch(/^whpk_/);
+    expect(await admin.locator('.settings').first().innerText()).toContain('Ed25519 (v1a)');
+
+    const before = receiver.requests.length;
+    await admin.getByRole('button', { name: 'Send test' }).click();
+    await admin.getByRole('region', { name: 'Test result' }).getByText('"received": true').waitFor(WAIT);
+    const [sent] = receiver.requests.slice(before);
+    const headers = sent!.headers as Record<string, string>;
+    const [version, signature] = headers['webhook-signature']!.split(',');
+    expect(version).toBe('v1a');
+    const key = createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url') } });
+    const signed = Buffer.from(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${sent!.body}`);
+    expect(verify(null, signed, key, Buffer.from(signature!, 'base64'))).toBe(true);
+  });
+
   it('loaded nothing from another host', () => {
     expect(foreign).toEqual([]);
+  });
+
+  it('sent persisted operations only: a documentId of the manifest, never a document', () => {
+    const manifest = readManifest();
+    expect(graphqlRequests.length).toBeGreaterThan(10);
+    for (const sent of graphqlRequests) {
+      expect(sent).not.toHaveProperty('query');
+      expect(Object.hasOwn(manifest, String(sent.documentId))).toBe(true);
+    }
+    // The live updates too (GET, Server-Sent Events).
+    expect(graphqlRequests.some((sent) => sent.operationName === 'DeliveryUpdated')).toBe(true);
   });
 });

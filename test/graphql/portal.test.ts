@@ -65,7 +65,8 @@ describe.each(backends)('portal sessions on %s', (backend) => {
   it('acts as a non-admin of its namespace: sees and adds only its subject hooks', async () => {
     const { token } = await portalToken({ namespace: 'acme' });
     expect((await graphql(t.url, HOOK_SUBJECTS, {}, token)).data!.hooks.nodes).toEqual([{ kind: 'SUBJECT', subject: 'acme/shop' }]);
-    expect((await graphql(t.url, '{ viewer { username } }', {}, token)).data!.viewer).toBeNull();
+    // The console's header shows whom the link acts as.
+    expect((await graphql(t.url, '{ viewer { username isAdmin databaseId } }', {}, token)).data!.viewer).toEqual({ username: 'acme', isAdmin: false, databaseId: 0 });
 
     const mine = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'acme/api', events: ['build:complete'], url: 'https://example.com/a' } }, token);
     expect(mine.data!.createHook).toEqual({ hook: { subject: 'acme/api' }, userErrors: [] });

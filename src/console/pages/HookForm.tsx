@@ -4,8 +4,11 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { fieldErrors, request, type UserError } from '../api';
 import { SUBJECT_EVENTS, SUBJECT_TYPES, SYSTEM_EVENTS } from '../format';
 import { href, navigate } from '../router';
+import { CustomHeadersField } from './CustomHeadersField';
 import { describedBy, Field, FieldError } from './Field';
+import type { KeyValueRow } from './KeyValueRows';
 import { UrlVariablesField, type VariableRow } from './UrlVariablesField';
+import { WriteOnlyField, writeOnlyInput, type WriteOnlyAction } from './WriteOnlyField';
 
 interface HookFields {
   kind: string; url: string; name: string; description: string; subjectType: string; subject: string; events: string[];
@@ -15,15 +18,25 @@ const EMPTY: HookFields = {
   kind: 'SUBJECT', url: '', name: '', description: '', subjectType: 'BUILD_REPO', subject: '', events: ['build:complete'],
   isActive: true, enableSslVerification: true, pushEventsBranchFilter: '', branchFilterStrategy: 'WILDCARD',
 };
-type Stored = HookFields & { hasSecret: boolean; urlVariables: { key: string }[] };
+type Stored = HookFields & {
+  hasSecret: boolean; hasSigningToken: boolean; signingPublicKey: string | null; urlVariables: { key: string }[]; customHeaders: { key: string }[];
+};
 type Payload = { hook: { id: string } | null; userErrors: UserError[] };
 
 export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolean }) {
   const [fields, setFields] = useState<HookFields>(EMPTY);
   const [hasSecret, setHasSecret] = useState(false);
   // Write-only: an edit keeps the stored secret unless it is replaced or removed.
-  const [secretAction, setSecretAction] = useState<'keep' | 'replace' | 'remove'>(hookId ? 'keep' : 'replace');
+  const [secretAction, setSecretAction] = useState<WriteOnlyAction>(hookId ? 'keep' : 'replace');
   const [secret, setSecret] = useState('');
+  const [hasSigningToken, setHasSigningToken] = useState(false);
+  const [signingTokenAction, setSigningTokenAction] = useState<WriteOnlyAction>(hookId ? 'keep' : 'replace');
+  const [signingToken, setSigningToken] = useState('');
+  // The API has no scheme field: an Ed25519 hook is one with a public key.
+  const [storedScheme, setStoredScheme] = useState('HMAC_SHA256');
+  const [scheme, setScheme] = useState('HMAC_SHA256');
+  const [headers, setHeaders] = useState<KeyValueRow[]>([]);
+  const [storedHeaderKeys, setStoredHeaderKeys] = useState<string[]>([]);
   const [variables, setVariables] = useState<VariableRow[]>([]);
   const [storedKeys, setStoredKeys] = useState<string[]>([]);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -36,6 +49,12 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
       if (!hook) return setErrors({ '': 'This hook does not exist or you may not see it.' });
       setFields({ ...EMPTY, ...Object.fromEntries(Object.entries(hook).map(([k, v]) => [k, v ?? ''])) } as HookFields);
       setHasSecret(hook.hasSecret);
+      setHasSigningToken(hook.hasSigningToken);
+      const stored = hook.signingPublicKey ? 'ED25519' : 'HMAC_SHA256';
+      setStoredScheme(stored);
+      setScheme(stored);
+      setHeaders(hook.customHeaders.map(({ key }) => ({ key, value: '', stored: true })));
+      setStoredHeaderKeys(hook.customHeaders.map(({ key }) => key));
       setVariables(hook.urlVariables.map(({ key }) => ({ key, value: '', stored: true })));
       setStoredKeys(hook.urlVariables.map(({ key }) => key));
       setLoaded(true);
@@ -54,7 +73,11 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
       url: fields.url, name: fields.name || null, description: fields.description || null, events: fields.events,
       isActive: fields.isActive, enableSslVerification: fields.enableSslVerification,
       pushEventsBranchFilter: fields.pushEventsBranchFilter || null, branchFilterStrategy: fields.branchFilterStrategy,
-      ...(secretAction === 'replace' && secret !== '' ? { secret } : secretAction === 'remove' ? { secret: null } : {}),
+      ...renamed('secret', writeOnlyInput(secretAction, secret)),
+      ...(fields.kind === 'SYSTEM' ? renamed('signingToken', writeOnlyInput(signingTokenAction, signingToken)) : {}),
+      ...(scheme !== storedScheme ? { signatureScheme: scheme } : {}),
+      // New values only; a stored header whose value was not retyped is left as it is.
+      customHeaders: headers.filter((row) => row.key.trim() !== '' && row.value !== '').map((row) => ({ key: row.key.trim(), value: row.value })),
     };
     let id = savedId;
     // A hook created on an earlier try (whose variables then failed) is updated, not created twice.
@@ -65,6 +88,11 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
     id = result.hook.id;
     setSavedId(id);
     const variableErrors: UserError[] = [];
+    const headerErrors: UserError[] = [];
+    for (const key of storedHeaderKeys.filter((stored) => !headers.some((row) => row.key === stored))) {
+      headerErrors.push(...(await request<{ deleteCustomHeader: Payload }>('DeleteCustomHeader', { input: { hookId: id, key } })).deleteCustomHeader.userErrors);
+    }
+    if (headerErrors.length > 0) return setErrors({ customHeaders: headerErrors.map((e) => e.message).join(' ') });
     for (const key of storedKeys.filter((stored) => !variables.some((row) => row.key === stored))) {
       variableErrors.push(...(await request<{ deleteUrlVariable: Payload }>('DeleteUrlVariable', { input: { hookId: id, key } })).deleteUrlVariable.userErrors);
     }
@@ -118,16 +146,18 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
         ))}
         <FieldError id="events" message={errors.events} />
       </fieldset>
-      <Field id="secret" label={fields.kind === 'SYSTEM' ? 'Token' : 'Secret'} error={errors.secret}>
-        {secretAction === 'replace'
-          ? <input id="secret" type="password" autoComplete="new-password" value={secret} onChange={(e) => setSecret(e.target.value)} {...describedBy('secret', errors.secret)} />
-          : (
-            <p id="secret" className="secret">
-              {secretAction === 'remove' ? 'removed on save' : hasSecret ? 'set' : 'not set'}
-              <button type="button" aria-label={`Replace ${fields.kind === 'SYSTEM' ? 'token' : 'secret'}`} onClick={() => setSecretAction('replace')}>Replace</button>
-              {hasSecret && secretAction === 'keep' && <button type="button" aria-label={`Remove ${fields.kind === 'SYSTEM' ? 'token' : 'secret'}`} onClick={() => setSecretAction('remove')}>Remove</button>}
-            </p>
-          )}
+      <WriteOnlyField id="secret" label={fields.kind === 'SYSTEM' ? 'Token' : 'Secret'} isSet={hasSecret} action={secretAction}
+        onAction={setSecretAction} value={secret} onValue={setSecret} error={errors.secret} />
+      {fields.kind === 'SYSTEM' && (
+        <WriteOnlyField id="signingToken" label="Signing token" isSet={hasSigningToken} action={signingTokenAction}
+          onAction={setSigningTokenAction} value={signingToken} onValue={setSigningToken} error={errors.signingToken} />
+      )}
+      <Field id="signatureScheme" label="Signature scheme" error={errors.signatureScheme}
+        hint={fields.kind === 'SYSTEM' ? 'Ed25519 with no signing token generates a key pair.' : 'Ed25519 with no secret generates a key pair; receivers verify with its public key.'}>
+        <select id="signatureScheme" value={scheme} onChange={(e) => setScheme(e.target.value)} {...describedBy('signatureScheme', errors.signatureScheme)}>
+          <option value="HMAC_SHA256">HMAC-SHA256 (v1)</option>
+          <option value="ED25519">Ed25519 (v1a)</option>
+        </select>
       </Field>
       <label className="check"><input type="checkbox" checked={fields.isActive} onChange={(e) => set('isActive', e.target.checked)} />Active</label>
       <label className="check"><input type="checkbox" checked={fields.enableSslVerification} onChange={(e) => set('enableSslVerification', e.target.checked)} />Verify TLS certificates</label>
@@ -140,10 +170,16 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
         </select>
       </Field>
       <UrlVariablesField rows={variables} onChange={setVariables} error={errors.urlVariables ?? errors.key ?? errors.value} />
+      <CustomHeadersField rows={headers} onChange={setHeaders} error={errors.customHeaders} />
       <div className="actions">
         <button type="submit">Save</button>
         <a href={savedId ? href({ page: 'hook', id: savedId }) : href({ page: 'hooks' })}>Cancel</a>
       </div>
     </form>
   );
+}
+
+/** `{value}` from writeOnlyInput under the input field's own name. */
+function renamed(field: string, input: { value?: string | null }): Record<string, string | null> {
+  return 'value' in input ? { [field]: input.value ?? null } : {};
 }

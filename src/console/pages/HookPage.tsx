@@ -4,13 +4,15 @@ import { request, type UserError } from '../api';
 import { dateTime, DELIVERY_STATUSES, hookStatus, prettyBody, subjectLabel } from '../format';
 import { subscribeDeliveries, type DeliverySummary } from '../live';
 import { href, navigate } from '../router';
+import { RotateSecret } from './RotateSecret';
 
 interface Attempt { startedAt: string; durationMs: number; responseStatus: number | null; responseBody: string | null; error: string | null }
 interface HookDetail {
   id: string; databaseId: number; kind: string; url: string; name: string | null; description: string | null; subjectType: string | null;
   subject: string | null; events: string[]; isActive: boolean; alertStatus: string; disabledUntil: string | null; hasSecret: boolean;
   enableSslVerification: boolean; pushEventsBranchFilter: string | null; branchFilterStrategy: string; createdAt: string;
-  urlVariables: { key: string }[]; deliveries: { nodes: DeliverySummary[] };
+  hasSigningToken: boolean; signingPublicKey: string | null; previousSecretExpiresAt: string | null;
+  urlVariables: { key: string }[]; customHeaders: { key: string }[]; deliveries: { nodes: DeliverySummary[] };
 }
 type TestResult = { delivery: { id: string; status: string; attempts: Attempt[] } | null; userErrors: UserError[] };
 
@@ -62,6 +64,9 @@ export function HookPage({ id }: { id: string }) {
   };
   const attempt = test?.delivery?.attempts.at(-1);
   const state = hookStatus(hook);
+  // What rotateHookSecret replaces: a system hook signs with its signing token when it has one.
+  const rotates = hook.kind === 'SUBJECT' ? 'secret' : hook.hasSigningToken ? 'signing token' : 'token';
+  const graceActive = hook.previousSecretExpiresAt !== null && Date.parse(hook.previousSecretExpiresAt) > Date.now();
 
   return (
     <section aria-labelledby="hook-title">
@@ -76,16 +81,23 @@ export function HookPage({ id }: { id: string }) {
         <dt>Subject</dt><dd>{subjectLabel(hook)}</dd>
         <dt>Events</dt><dd>{hook.events.join(', ')}</dd>
         <dt>Status</dt><dd>{state}</dd>
-        <dt>Secret</dt><dd>{hook.hasSecret ? 'set' : 'not set'}</dd>
+        <dt>{hook.kind === 'SYSTEM' ? 'Token' : 'Secret'}</dt><dd>{hook.hasSecret ? 'set' : 'not set'}</dd>
+        {hook.kind === 'SYSTEM' && <><dt>Signing token</dt><dd>{hook.hasSigningToken ? 'set' : 'not set'}</dd></>}
+        <dt>Signature</dt><dd>{hook.signingPublicKey ? <>Ed25519 (v1a), public key <code>{hook.signingPublicKey}</code></> : 'HMAC-SHA256 (v1)'}</dd>
+        {graceActive && <><dt>Previous {rotates}</dt><dd>also signs until {dateTime(hook.previousSecretExpiresAt)}</dd></>}
         <dt>TLS verification</dt><dd>{hook.enableSslVerification ? 'on' : 'off'}</dd>
         <dt>Branch filter</dt><dd>{hook.pushEventsBranchFilter ? `${hook.pushEventsBranchFilter} (${hook.branchFilterStrategy.toLowerCase()})` : hook.branchFilterStrategy.toLowerCase()}</dd>
         <dt>URL variables</dt><dd>{hook.urlVariables.map((v) => v.key).join(', ') || 'none'}</dd>
+        <dt>Custom headers</dt><dd>{hook.customHeaders.map((h) => h.key).join(', ') || 'none'}</dd>
         {hook.description && <><dt>Description</dt><dd>{hook.description}</dd></>}
       </dl>
       <div className="actions">
         <button type="button" onClick={sendTest} disabled={testing}>Send test</button>
         {state !== 'active' && <button type="button" onClick={reEnable}>Re-enable</button>}
         {!confirmDelete && <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>Delete</button>}
+      </div>
+      <div className="rotate">
+        <RotateSecret hookId={hook.id} noun={rotates} onRotated={() => void load()} />
       </div>
       {confirmDelete && (
         <div role="alertdialog" aria-labelledby="confirm-title" className="confirm">

@@ -3,7 +3,7 @@ import { ApiError, request } from '../api';
 import type { Viewer } from '../App';
 import { saveSession, type Session } from '../session';
 
-/** Checks a token with `viewer`; a portal session has no user, so its viewer is null. */
+/** Checks a token with `viewer` (a portal session's viewer is its namespace, with databaseId 0). */
 async function check(token: string): Promise<Viewer | null | 'refused'> {
   try {
     const data = await request<{ viewer: Viewer | null }>('Viewer', {}, token);
@@ -14,11 +14,11 @@ async function check(token: string): Promise<Viewer | null | 'refused'> {
   }
 }
 
-export async function signInWithPortalToken(token: string): Promise<boolean> {
+export async function signInWithPortalToken(token: string): Promise<Viewer | null> {
   const result = await check(token).catch(() => 'refused' as const);
-  if (result === 'refused') return false;
+  if (result === 'refused') return null;
   saveSession({ token, portal: true });
-  return true;
+  return result ?? { username: null, isAdmin: false, databaseId: 0 };
 }
 
 export function SignIn({ onSignedIn }: { onSignedIn: (session: Session, viewer: Viewer | null) => void }) {
@@ -35,7 +35,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session, viewer: 
         setError('That token was not accepted.');
         return;
       }
-      const session = { token: token.trim(), portal: result === null };
+      const session = { token: token.trim(), portal: result === null || result.databaseId === 0 };
       saveSession(session);
       onSignedIn(session, result);
     } catch (failure) {

@@ -1,4 +1,5 @@
 // Users: the `User` node, `viewer`, and the admin-only `createUser` mutation.
+import { PORTAL_ACTOR_ID, type Actor } from '../../domain/actor';
 import type { User as UserRow } from '../../generated/prisma/client';
 import { UserError, builder, type UserErrorsPayload } from '../builder';
 
@@ -26,11 +27,19 @@ builder.queryField('viewer', (t) =>
   t.prismaField({
     type: 'User',
     nullable: true,
-    description: 'The user the API token belongs to.',
-    resolve: (query, _root, _args, context) =>
-      context.prisma.user.findUnique({ ...query, where: { id: context.actor?.id ?? -1 } }),
+    description: 'The user the API token belongs to. A portal session is a non-admin named for its namespace (databaseId 0: no stored user).',
+    resolve: (query, _root, _args, context) => {
+      if (context.actor?.id === PORTAL_ACTOR_ID) return portalViewer(context.actor);
+      return context.prisma.user.findUnique({ ...query, where: { id: context.actor?.id ?? -1 } });
+    },
   }),
 );
+
+/** A portal session acts as its namespace (domain/portal.ts); no row backs it, so it is built here. */
+function portalViewer(actor: Actor): UserRow {
+  const epoch = new Date(0);
+  return { id: PORTAL_ACTOR_ID, username: actor.username, isAdmin: false, createdAt: epoch, updatedAt: epoch };
+}
 
 builder.relayMutationField(
   'createUser',
