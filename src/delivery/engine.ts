@@ -17,7 +17,7 @@ import type { Logger } from '../logger';
 import { catchUpThenLive } from './catch-up';
 import { DeliveryEvents } from './events';
 import { Outbox, validateEvent } from './outbox';
-import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from './samples';
+import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from '../domain/test-samples';
 import { Sender } from './send';
 import { SsrfGuard } from './ssrf';
 import { DeliveryStore, type AttemptMode } from './store';

@@ -8,7 +8,7 @@ import { isGitlabSigningToken } from '../domain/signing';
 import { z } from 'zod';
 import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
 import { hookParams, keyedValueParams, pageParams } from './system-params';
-import { SYSTEM_HOOK_SAMPLE } from '../delivery/samples';
+import { SYSTEM_HOOK_SAMPLE } from '../domain/test-samples';
 
 export function presentHook(hook: HookRecord) {
   const events = new Set(hook.events);

@@ -1,4 +1,5 @@
-// Payloads sent by "test hook": GitLab's exact system-hook sample, and one sample per subject event.
+// The test-hook event and payloads (a domain rule: what "send test" means): GitLab's exact
+// system-hook sample, and one sample per subject event.
 import type { SubjectType } from '../generated/prisma/enums';
 
 /** GitLab's test payload for system hooks, byte for byte (the spec requires exactly this). */
