@@ -6,7 +6,7 @@ import { databaseTarget, openDatabase, type Database, type DatabaseTarget } from
 import { migrateDatabase } from './db/migrate';
 import { HookCache } from './domain/hook-cache';
 import type { HookRecord } from './domain/hooks';
-import { createServices, type Services } from './domain/services';
+import { createHookService, createServices, type Services } from './domain/services';
 import { DeliveryEngine } from './delivery/engine';
 import { measureLogTables } from './delivery/log-size';
 import { RetentionTask } from './delivery/retention';
@@ -46,23 +46,20 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const applied = await migrateDatabase(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
     const guard = new SsrfGuard({ allowLocalRequests: config.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: config.HOOKGATE_OUTBOUND_ALLOWLIST });
-    let engine: DeliveryEngine | undefined;
     const hookCache = await HookCache.listening<HookRecord>(db.notifications);
-    const services = createServices(db.prisma, {
-      urlPolicy: guard,
-      hookCache,
-      limits: { maxHooksPerNamespace: config.HOOKGATE_MAX_HOOKS_PER_NAMESPACE },
-      deliveries: (hooks) => (engine = new DeliveryEngine({
-        prisma: db.prisma,
-        hooks,
-        guard,
-        settings: config,
-        logger,
-        notifications: db.kind === 'postgres' ? db.notifications : null,
-        exclusiveDatabase: db.kind === 'pglite',
-      })),
+    // Built in order, each on the last: hook rules, then the engine carrying them out, then the
+    // services the transports call.
+    const hooks = createHookService(db.prisma, { urlPolicy: guard, hookCache, limits: { maxHooksPerNamespace: config.HOOKGATE_MAX_HOOKS_PER_NAMESPACE } });
+    const deliveries = new DeliveryEngine({
+      prisma: db.prisma,
+      hooks,
+      guard,
+      settings: config,
+      logger,
+      notifications: db.kind === 'postgres' ? db.notifications : null,
+      exclusiveDatabase: db.kind === 'pglite',
     });
-    const deliveries = engine!;
+    const services = createServices(db.prisma, { hooks, deliveries });
     const retention = new RetentionTask({
       prisma: db.prisma,
       tryWithLock: (key, fn) => db.tryWithLock(key, fn),

@@ -17,22 +17,31 @@ export interface Services {
   readonly portal: PortalService;
 }
 
-export interface ServiceOptions {
+export interface HookServiceOptions {
   urlPolicy?: UrlPolicy;
   /** Keeps hooks read by id in memory until the database announces a change (see hook-cache.ts). */
   hookCache?: HookCache<HookRecord>;
   /** Operator quotas (HOOKGATE_MAX_HOOKS_PER_NAMESPACE); the defaults otherwise. */
   limits?: HookLimits;
-  /** Builds the delivery engine (src/delivery); it needs the hook service for access checks. */
-  deliveries?: (hooks: HookService) => DeliveryOperations;
+}
+
+export interface ServiceOptions extends HookServiceOptions {
+  /** The hook service, when it was built first (the delivery engine needs it for access checks). */
+  hooks?: HookService;
+  /** The delivery engine (src/delivery), built on `hooks` and handed in: the domain never builds it. */
+  deliveries?: DeliveryOperations;
+}
+
+export function createHookService(prisma: PrismaClient, options: HookServiceOptions = {}): HookService {
+  return new HookService(prisma, options.urlPolicy ?? allowAllUrls, options.hookCache ?? null, options.limits);
 }
 
 export function createServices(prisma: PrismaClient, options: ServiceOptions = {}): Services {
-  const hooks = new HookService(prisma, options.urlPolicy ?? allowAllUrls, options.hookCache ?? null, options.limits);
+  const hooks = options.hooks ?? createHookService(prisma, options);
   return {
     users: new UserService(prisma),
     hooks,
-    deliveries: options.deliveries?.(hooks) ?? deliveriesNotConfigured,
+    deliveries: options.deliveries ?? deliveriesNotConfigured,
     deliverySearch: new DeliverySearch(prisma, hooks),
     portal: new PortalService(prisma),
   };
