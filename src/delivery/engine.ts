@@ -22,6 +22,7 @@ import { Sender } from './send';
 import { SsrfGuard } from './ssrf';
 import { DeliveryStore, type AttemptMode } from './store';
 import { WorkerPool } from './worker';
+import { isDatabaseId } from '../domain/limits';
 
 export type DeliverySettings = Pick<Config,
   | 'HOOKGATE_ALLOW_LOCAL_REQUESTS' | 'HOOKGATE_OUTBOUND_ALLOWLIST' | 'HOOKGATE_DELIVERY_TIMEOUT' | 'HOOKGATE_RETRY_SCHEDULE'
@@ -141,7 +142,7 @@ export class DeliveryEngine implements DeliveryOperations {
   }
 
   async getDelivery(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts> {
-    const found = Number.isSafeInteger(deliveryId) && deliveryId > 0 && deliveryId <= 2_147_483_647
+    const found = isDatabaseId(deliveryId)
       ? await this.options.prisma.delivery.findUnique({
         where: { id: deliveryId },
         include: {

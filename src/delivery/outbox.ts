@@ -7,15 +7,16 @@ import type { PublishEventInput, PublishResult } from '../domain/delivery-operat
 import { ValidationError, type FieldIssue } from '../domain/errors';
 import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject, hasNul } from '../domain/hook-rules';
 import { notifySql, type DeliveryEvents } from './events';
+import { LIMITS } from '../domain/limits';
 
 /** System events that only reach hooks with the matching `*_events` flag. */
 const FLAGGED_SYSTEM_EVENTS: readonly string[] = SYSTEM_EVENTS;
 /** System events whose `ref` is matched against the hook's branch filter. */
 const BRANCH_FILTERED_EVENTS = new Set(['push', 'tag_push']);
 const SYSTEM_EVENT_NAME = /^[a-z][a-z0-9_]*$/;
-const MAX_EVENT_NAME = 255;
-const MAX_REF = 1024;
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+const MAX_EVENT_NAME = LIMITS.eventNameLength;
+const MAX_REF = LIMITS.refLength;
+export const MAX_PAYLOAD_BYTES = LIMITS.payloadBytes;
 
 export interface ValidEvent {
   name: string;

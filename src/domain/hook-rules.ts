@@ -17,17 +17,9 @@ export type SystemEvent = (typeof SYSTEM_EVENTS)[number];
 /** GitLab's defaults for a new system hook: only `repository_update_events` is on. */
 export const DEFAULT_SYSTEM_EVENTS: readonly SystemEvent[] = ['repository_update'];
 
-export const LIMITS = {
-  urlLength: 2048,
-  nameLength: 255,
-  descriptionLength: 2048,
-  secretLength: 1024,
-  subjectLength: 255,
-  branchFilterLength: 5000,
-  urlVariablesPerHook: 20,
-  urlVariableKeyLength: 255,
-  urlVariableValueLength: 2048,
-} as const;
+import { LIMITS } from './limits';
+
+export { LIMITS };
 
 // GitLab's rule for url-variable keys.
 const URL_VARIABLE_KEY = /^[A-Za-z]+[0-9]*(?:[._-][A-Za-z0-9]+)*$/;

@@ -9,7 +9,7 @@ import {
   DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHeaderToken, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
   checkUrlVariableValue, hasNul, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, subjectOwnershipIssue, type SystemEvent,
 } from './hook-rules';
-import { DEFAULT_HOOK_LIMITS, namespaceQuotaIssue, type HookLimits } from './limits';
+import { DEFAULT_HOOK_LIMITS, isDatabaseId, namespaceQuotaIssue, type HookLimits } from './limits';
 import { customHeaderKeyIssue, customHeaderValueIssue, planCustomHeaders, sameHeader, type CustomHeader } from './custom-headers';
 import { applySigningInput, rotate, type RotationInput, type SignatureScheme } from './signing';
 
@@ -138,7 +138,7 @@ export class HookService {
   private async find(actor: Actor, id: number, kind: HookKind | undefined, cached: boolean): Promise<HookRecord> {
     if (kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
     let hook: HookRecord | null = null;
-    if (Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647) {
+    if (isDatabaseId(id)) {
       const load = () => this.prisma.hook.findUnique({ where: { id }, include: hookInclude });
       hook = cached && this.cache ? await this.cache.get(id, load) : await load();
     }

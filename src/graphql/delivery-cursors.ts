@@ -3,6 +3,7 @@
 // and an id, which is exactly what the timestamp(3) columns hold.
 import { GraphQLError } from 'graphql';
 import type { ChangePosition, DeliveryPosition } from '../domain/delivery-search';
+import { isDatabaseId } from '../domain/limits';
 
 const LIST_PREFIX = 'deliveries';
 const CHANGE_PREFIX = 'delivery-change';
@@ -15,7 +16,7 @@ function decode(prefix: string, cursor: string): { at: Date; id: number } {
   const [kind, ms, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
   const at = Number(ms);
   const row = Number(id);
-  if (kind !== prefix || rest.length > 0 || !/^\d{1,15}$/.test(ms ?? '') || !Number.isSafeInteger(row) || row < 1 || row > 2_147_483_647) {
+  if (kind !== prefix || rest.length > 0 || !/^\d{1,15}$/.test(ms ?? '') || !isDatabaseId(row)) {
     throw new GraphQLError(`Invalid cursor: ${JSON.stringify(cursor)}`, { extensions: { code: 'BAD_USER_INPUT' } });
   }
   return { at: new Date(at), id: row };

@@ -5,6 +5,7 @@ import { PothosValidationError } from '@pothos/core';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
+import { isDatabaseId } from '../domain/limits';
 
 export interface UserErrorShape {
   /** Path to the input field at fault, e.g. `["input", "url"]`; null when no single field is. */
@@ -58,7 +59,7 @@ export function decodeId(globalId: string, typename: string, field: string[]): n
     decoded = null;
   }
   const id = decoded && decoded.typename === typename && /^[1-9][0-9]{0,9}$/.test(decoded.id) ? Number(decoded.id) : NaN;
-  if (!Number.isSafeInteger(id) || id > 2_147_483_647) {
+  if (!isDatabaseId(id)) {
     throw new UserInputError([{ field, message: `is not a valid ${typename} id`, code: 'VALIDATION_FAILED' }]);
   }
   return id;

@@ -17,6 +17,7 @@ import { readManifest, type Manifest } from './persisted-manifest';
 import { PERSISTED_PARAM_NAMES, persistedOperations } from './persisted-operations';
 import { schema } from './schema';
 import { graphqlSsePlugin, SSE_PATH } from './sse';
+import { MAX_BODY_BYTES } from '../domain/limits';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -26,7 +27,7 @@ export const GRAPHQL_PATH = '/graphql';
  */
 export const LIMITS = {
   /** Same as the REST APIs: bodies over 1 MiB are refused with 413 before being read. */
-  maxBodyBytes: 1024 * 1024,
+  maxBodyBytes: MAX_BODY_BYTES,
   maxDepth: 12,
   maxAliases: 20,
   maxDirectives: 20,

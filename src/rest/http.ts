@@ -2,8 +2,9 @@
 // Plain node req/res on purpose: a Fetch Request per call would be work for nothing on the hot path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_JSON_DEPTH, jsonTooDeep, plainParams } from '../http/json-body';
+import { isDatabaseId, MAX_BODY_BYTES } from '../domain/limits';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES };
 
 /** Something wrong with the request itself, before any domain rule is asked. */
 export class BadRequestError extends Error {
@@ -100,13 +101,11 @@ export function authorizationToken(req: IncomingMessage, schemes: readonly strin
   return header.slice(space + 1).trim() || null;
 }
 
-const MAX_ID = 2_147_483_647;
-
 /** A REST id: a positive 32-bit integer written in decimal digits, or null. */
 export function parseId(segment: string): number | null {
   if (!/^[0-9]{1,10}$/.test(segment)) return null;
   const id = Number(segment);
-  return id >= 1 && id <= MAX_ID ? id : null;
+  return isDatabaseId(id) ? id : null;
 }
 
 export { sendJson, sendJsonText } from '../http/respond';

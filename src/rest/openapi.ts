@@ -7,6 +7,7 @@ import type { NodeHandler } from '../http/server';
 import { sendJson, sendJsonText, splitUrl } from './http';
 import { hookParams, keyedValueParams, pageParams } from './system-params';
 import { createSchema, listSchema, publishSchema, updateSchema } from './v1-presenter';
+import { MAX_ID } from '../domain/limits';
 
 const timestamp = z.string().meta({ description: 'ISO 8601 UTC with milliseconds', example: '2026-12-02T09:53:43.563Z' });
 
@@ -142,7 +143,7 @@ function toSchema(schema: z.ZodType, io: 'input' | 'output', definitions: Defini
 function pathParameters(path: string) {
   return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name, in: 'path', required: true,
-    schema: name === 'id' ? { type: 'integer', minimum: 1, maximum: 2_147_483_647 } : { type: 'string' },
+    schema: name === 'id' ? { type: 'integer', minimum: 1, maximum: MAX_ID } : { type: 'string' },
   }));
 }
 

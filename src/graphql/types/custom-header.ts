@@ -3,6 +3,7 @@
 import { builder } from '../builder';
 import { decodeId } from '../errors';
 import { hookPayloadFields, type HookPayload } from './hook';
+import { LIMITS } from '../../domain/limits';
 
 export const CustomHeader = builder.prismaObject('CustomHeader', {
   select: { key: true },
@@ -21,8 +22,8 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       hookId: t.id({ required: true }),
-      key: t.string({ required: true, validate: { maxLength: 64 } }),
-      value: t.string({ required: true, description: 'Write-only: never readable again.', validate: { maxLength: 2048 } }),
+      key: t.string({ required: true, validate: { maxLength: LIMITS.customHeaderKeyLength } }),
+      value: t.string({ required: true, description: 'Write-only: never readable again.', validate: { maxLength: LIMITS.customHeaderValueLength } }),
     }),
   },
   {
@@ -40,7 +41,7 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       hookId: t.id({ required: true }),
-      key: t.string({ required: true, validate: { maxLength: 64 } }),
+      key: t.string({ required: true, validate: { maxLength: LIMITS.customHeaderKeyLength } }),
     }),
   },
   {

@@ -14,12 +14,13 @@ import { changeCursor, listCursor, parseListCursor } from '../delivery-cursors';
 import { decodeId } from '../errors';
 import { Delivery, DeliveryConnection } from './delivery';
 import { DeliveryStatusEnum } from './enums';
+import { LIMITS } from '../../domain/limits';
 
 const DeliveryFilter = builder.inputType('DeliveryFilter', {
   fields: (t) => ({
     hookId: t.id({ required: false }),
     status: t.field({ type: DeliveryStatusEnum, required: false }),
-    event: t.string({ required: false, description: 'The event name: `build:complete`, `push`, …', validate: { maxLength: 255 } }),
+    event: t.string({ required: false, description: 'The event name: `build:complete`, `push`, …', validate: { maxLength: LIMITS.eventNameLength } }),
     createdAfter: t.field({ type: 'DateTime', required: false, description: 'Created at or after this instant.' }),
     createdBefore: t.field({ type: 'DateTime', required: false, description: 'Created before this instant.' }),
   }),

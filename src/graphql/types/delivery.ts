@@ -9,6 +9,7 @@ import type { GraphQLContext } from '../context';
 import { parseChangeCursor } from '../delivery-cursors';
 import { decodeId, tryDecodeId } from '../errors';
 import { DeliveryStatusEnum, SubjectTypeEnum } from './enums';
+import { LIMITS } from '../../domain/limits';
 
 
 /** Deliveries of hooks the caller may see. */
@@ -97,7 +98,7 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       id: t.id({ required: true }),
-      event: t.string({ required: false, description: 'Subject hooks: which of its events to send a sample of.', validate: { maxLength: 100 } }),
+      event: t.string({ required: false, description: 'Subject hooks: which of its events to send a sample of.', validate: { maxLength: LIMITS.eventNameLength } }),
     }),
   },
   {
@@ -130,10 +131,10 @@ builder.relayMutationField(
   'publishEvent',
   {
     inputFields: (t) => ({
-      event: t.string({ required: true, description: '`build:complete`, `push`, `project_create`, …', validate: { minLength: 1, maxLength: 100 } }),
+      event: t.string({ required: true, description: '`build:complete`, `push`, `project_create`, …', validate: { minLength: 1, maxLength: LIMITS.eventNameLength } }),
       subjectType: t.field({ type: SubjectTypeEnum, required: false }),
-      subject: t.string({ required: false, validate: { maxLength: 255 } }),
-      ref: t.string({ required: false, description: 'Git ref for push-like events, matched against branch filters.', validate: { maxLength: 1024 } }),
+      subject: t.string({ required: false, validate: { maxLength: LIMITS.subjectLength } }),
+      ref: t.string({ required: false, description: 'Git ref for push-like events, matched against branch filters.', validate: { maxLength: LIMITS.refLength } }),
       payload: t.field({
         type: 'JSON',
         required: true,

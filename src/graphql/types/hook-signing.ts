@@ -5,6 +5,7 @@ import { signingPublicKey } from '../../domain/signing';
 import { UserError, builder, type UserErrorsPayload } from '../builder';
 import { decodeId } from '../errors';
 import { Hook, type HookPayload } from './hook';
+import { LIMITS } from '../../domain/limits';
 
 builder.prismaObjectFields('Hook', (t) => ({
   signingPublicKey: t.string({
@@ -32,7 +33,7 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       id: t.id({ required: true }),
-      secret: t.string({ required: false, description: 'The new secret; absent: one is generated (`whsec_`, or `whsk_` for an Ed25519 hook).', validate: { maxLength: 1024 } }),
+      secret: t.string({ required: false, description: 'The new secret; absent: one is generated (`whsec_`, or `whsk_` for an Ed25519 hook).', validate: { maxLength: LIMITS.secretLength } }),
       graceHours: t.float({ required: false, description: 'How long the old secret keeps signing too (default 24, 0 to 168).' }),
     }),
   },

@@ -8,6 +8,7 @@ import { decodeId, tryDecodeId } from '../errors';
 import { hookDeliveries } from '../hook-deliveries';
 import { Delivery, DeliveryConnection } from './delivery';
 import { BranchFilterStrategyEnum, DeliveryStatusEnum, HookKindEnum, SignatureSchemeEnum, SubjectTypeEnum } from './enums';
+import { LIMITS } from '../../domain/limits';
 
 
 /** The hooks the caller may see, as a Prisma filter owned by the domain. */
@@ -122,12 +123,12 @@ export interface HookPayload extends UserErrorsPayload {
   hook?: HookRecord;
 }
 
-const TEXT = { url: 2048, name: 255, description: 2048, secret: 1024, subject: 255, filter: 5000 } as const;
+const TEXT = { url: LIMITS.urlLength, name: LIMITS.nameLength, description: LIMITS.descriptionLength, secret: LIMITS.secretLength, subject: LIMITS.subjectLength, filter: LIMITS.branchFilterLength } as const;
 
 const CustomHeaderInput = builder.inputType('CustomHeaderInput', {
   fields: (t) => ({
-    key: t.string({ required: true, validate: { maxLength: 64 } }),
-    value: t.string({ required: true, description: 'Write-only: never readable again.', validate: { maxLength: 2048 } }),
+    key: t.string({ required: true, validate: { maxLength: LIMITS.customHeaderKeyLength } }),
+    value: t.string({ required: true, description: 'Write-only: never readable again.', validate: { maxLength: LIMITS.customHeaderValueLength } }),
   }),
 });
 
@@ -136,11 +137,11 @@ function optionalHookInputFields(t: PothosSchemaTypes.InputFieldBuilder<BuilderT
   return {
     name: t.string({ required: false, validate: { maxLength: TEXT.name } }),
     description: t.string({ required: false, validate: { maxLength: TEXT.description } }),
-    events: t.stringList({ required: false, validate: { maxLength: 16, items: { maxLength: 64 } } }),
+    events: t.stringList({ required: false, validate: { maxLength: LIMITS.eventsPerHook, items: { maxLength: LIMITS.eventNameLength } } }),
     secret: t.string({ required: false, description: 'Signing secret (the system hooks API calls it `token`). Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
     signatureScheme: t.field({ type: SignatureSchemeEnum, required: false, description: 'ED25519 with no secret (system hooks: no signingToken) generates a key pair.' }),
     signingToken: t.string({ required: false, description: 'System hooks: signs deliveries instead of the token (`whsec_` of 32 bytes, or a `whsk_` key). Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
-    customHeaders: t.field({ type: [CustomHeaderInput], required: false, description: 'Merged by key into the hook\'s custom headers.', validate: { maxLength: 20 } }),
+    customHeaders: t.field({ type: [CustomHeaderInput], required: false, description: 'Merged by key into the hook\'s custom headers.', validate: { maxLength: LIMITS.customHeadersPerHook } }),
     enableSslVerification: t.boolean({ required: false }),
     pushEventsBranchFilter: t.string({ required: false, validate: { maxLength: TEXT.filter } }),
     branchFilterStrategy: t.field({ type: BranchFilterStrategyEnum, required: false }),
