@@ -112,7 +112,7 @@ export async function seed(target: Target): Promise<number[]> {
  * they would take the engine minutes. PGlite's data directory belongs to its Hookgate process, so
  * that one is stopped while they are written.
  */
-async function seedDeliveryLog(target: Target, dataDir: string): Promise<void> {
+export async function seedDeliveryLog(target: Target, dataDir: string): Promise<void> {
   const statements = [
     `INSERT INTO events (name, payload)
      SELECT CASE WHEN i % 2 = 0 THEN 'build:complete' ELSE 'job:fail' END, json_build_object('n', i) FROM generate_series(1, 1000) AS i`,

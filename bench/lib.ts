@@ -13,6 +13,8 @@ import { freePort, startHookgate, type HookgateProcess } from '../test/process-h
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+/** How long a Hookgate under test may take to start (seconds): a loaded machine needs more. */
+const START_TIMEOUT_MS = Number(process.env.BENCH_START_TIMEOUT ?? 60) * 1000;
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -102,7 +104,7 @@ export async function startTarget(name: Target['name'], dataDir: string, options
   if (options.prepare) {
     Object.assign(env, await options.prepare(env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: 4 } : { kind: 'pglite', dataDir }));
   }
-  let hookgate = await startHookgate(env, 60_000);
+  let hookgate = await startHookgate(env, START_TIMEOUT_MS);
   return {
     name,
     get hookgate() {
@@ -112,7 +114,7 @@ export async function startTarget(name: Target['name'], dataDir: string, options
     async restart(between) {
       await hookgate.stop();
       await between();
-      hookgate = await startHookgate(env, 60_000);
+      hookgate = await startHookgate(env, START_TIMEOUT_MS);
     },
     async stop() {
       await hookgate.stop();

@@ -1,14 +1,19 @@
 // `deliveryUpdated(after:)`: the changes a reconnecting subscriber missed, then the live ones.
 //
 // No gap: listening starts before the catch-up is read, so a change committed after that read is
-// heard live, and one committed before it is in the read. No repeat: the transport reports the
-// version (`updated_at`) of each delivery it sent; a live notification whose delivery is still at
-// a version already sent (the catch-up read it, or an earlier notification did) is dropped.
+// heard live, and one committed before it is in the read. A change's `updated_at` is taken when it
+// is made, a little before it commits, so another change can commit after the cursor's with an
+// older time: the catch-up starts CATCH_UP_OVERLAP before the cursor (only the cursor's own
+// version is left out), and a client applies what it receives by id. No repeat across the switch
+// from catch-up to live: the transport reports the version of each delivery it sent; a live
+// notification whose delivery is still at a version already sent is dropped.
 import type { ChangePosition, ChangedDelivery } from '../domain/delivery-search';
 import type { DeliveryUpdate } from '../domain/delivery-operations';
 
 /** Catch-up rows read per statement: memory stays bounded whatever the window holds. */
 export const CATCH_UP_BATCH = 500;
+/** How far before the cursor's change the catch-up starts: longer than a change takes to commit. */
+export const CATCH_UP_OVERLAP = 5_000;
 /** Versions remembered to drop repeats; far more than one switch from catch-up to live needs. */
 const REMEMBERED_VERSIONS = 50_000;
 
@@ -25,10 +30,14 @@ export async function* catchUpThenLive(after: ChangePosition, source: CatchUpSou
     if (sent.size >= REMEMBERED_VERSIONS) sent.clear();
     sent.set(deliveryId, Math.max(sent.get(deliveryId) ?? 0, updatedAt.getTime()));
   };
-  let position = after;
+  let position: ChangePosition = { updatedAt: new Date(after.updatedAt.getTime() - CATCH_UP_OVERLAP), id: 0 };
   for (;;) {
     const changed = await source.changedSince(position, CATCH_UP_BATCH);
-    for (const row of changed) yield { deliveryId: row.id, hookId: row.hookId, delivered: delivered(row.id) };
+    for (const row of changed) {
+      // The version the cursor names is the one the client has.
+      if (row.id === after.id && row.updatedAt.getTime() === after.updatedAt.getTime()) continue;
+      yield { deliveryId: row.id, hookId: row.hookId, delivered: delivered(row.id) };
+    }
     const last = changed.at(-1);
     if (!last || changed.length < CATCH_UP_BATCH) break;
     position = { updatedAt: last.updatedAt, id: last.id };

@@ -63,7 +63,9 @@ type HookScope = number[] | null;
  */
 export function checkCatchUpWindow(after: ChangePosition, now: Date, retentionMs: number): void {
   if (after.updatedAt.getTime() < now.getTime() - retentionMs) {
-    throw ValidationError.of('after', `is older than the catch-up window (${Math.round(retentionMs / 3_600_000)} hours): load the deliveries again and subscribe without it`);
+    const days = retentionMs / 86_400_000;
+    const window = Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : `${Math.round(retentionMs / 60_000)} minutes`;
+    throw ValidationError.of('after', `is older than the catch-up window (${window}, HOOKGATE_LOG_RETENTION): load the deliveries again and subscribe without it`);
   }
 }
 

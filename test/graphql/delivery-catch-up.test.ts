@@ -1,6 +1,8 @@
 // `deliveryUpdated(hookId, after: <cursor>)` over the SSE transport: a subscriber that reconnects
 // with the `updateCursor` of the last update it saw first receives every change made while it was
 // away, then live ones, none missing and none twice, even with changes landing during the switch.
+// (The catch-up also resends changes of the few seconds before the cursor: each test's deliveries
+// start on a hook with nothing in that window but the cursor's own version, which is left out.)
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startReceiver, type Receiver } from '../delivery/receiver';
@@ -127,8 +129,32 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
     }
   });
 
+  it('sends a change that committed after the cursor\'s but was stamped before it', async () => {
+    const engine = t.app.services.deliveries;
+    const hookId = (await t.app.db.prisma.hook.create({
+      data: { kind: 'SUBJECT', url: `${receiver.url}/c`, subjectType: 'BUILD_REPO', subject: 'alice/late', namespace: 'alice', events: ['build:complete'] },
+    })).id;
+    const seen = await engine.testHook(alice.actor, hookId);
+    const cursor = await updateCursorOf(seen.id);
+    const seenAt = (await t.app.db.prisma.delivery.findUniqueOrThrow({ where: { id: seen.id } })).updatedAt;
+    // A change made (stamped) a second before the one the client saw, committed only after it.
+    const late = await engine.testHook(alice.actor, hookId);
+    await t.app.db.prisma.$executeRaw`UPDATE deliveries SET updated_at = ${new Date(seenAt.getTime() - 1_000)} WHERE id = ${late.id}`;
+    const stream = new Stream(t.url, alice.token, { hookId: encodeGlobalID('Hook', hookId), after: cursor });
+    try {
+      const updates = await stream.until((u) => u.some((update) => update.databaseId === late.id), 'the late change');
+      expect(updates.some((update) => update.updateCursor === cursor)).toBe(false);
+    } finally {
+      stream.close();
+    }
+  });
+
   it('pages through a long catch-up in order', async () => {
     const engine = t.app.services.deliveries;
+    // A hook of its own: the catch-up also resends the few seconds before the cursor.
+    const hookId = (await t.app.db.prisma.hook.create({
+      data: { kind: 'SUBJECT', url: `${receiver.url}/b`, subjectType: 'BUILD_REPO', subject: 'alice/long', namespace: 'alice', events: ['build:complete'] },
+    })).id;
     const start = await engine.testHook(alice.actor, hookId);
     const cursor = await updateCursorOf(start.id);
     // More than one catch-up batch (500), made in SQL: changed after the cursor, in a known order.
@@ -137,6 +163,7 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
       INSERT INTO deliveries (uuid, event_id, hook_id, status, created_at, updated_at)
       SELECT gen_random_uuid(), e.id, ${hookId}, 'SUCCEEDED', now(), now() + i * interval '1 millisecond'
       FROM e, generate_series(1, 600) AS i`;
+    // Everything but the version the cursor names, in the order of the changes.
     const expected = (await t.app.db.prisma.delivery.findMany({ where: { hookId, id: { gt: start.id } }, orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }], select: { id: true } })).map((d) => d.id);
     const stream = new Stream(t.url, alice.token, { hookId: encodeGlobalID('Hook', hookId), after: cursor });
     try {
