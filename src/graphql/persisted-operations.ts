@@ -1,7 +1,7 @@
 // Persisted operations: `{"documentId": "<sha256 hex>"}` (POST body or GET query string) runs a
 // document of the manifest. With `persistedOnly`, other documents run for administrators only.
 import { defaultExtractPersistedOperationId, usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { Manifest } from './persisted-manifest';
 
 export interface PersistedOperationsOptions {
@@ -15,6 +15,22 @@ export interface PersistedOperationsOptions {
 /** Names Yoga must accept beside `query`, `variables`, `operationName` and `extensions`. */
 export const PERSISTED_PARAM_NAMES = ['documentId'];
 
+const ERRORS = {
+  notFound: {
+    message: 'No persisted operation has this documentId',
+    extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', http: { status: 400 } },
+  },
+  persistedQueryOnly: {
+    message: 'Only persisted operations are accepted: send a documentId from persisted-operations.json',
+    extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
+  },
+  // Neither a query nor a documentId: what Yoga answers for a missing query.
+  keyNotFound: {
+    message: 'Must provide query string or documentId.',
+    extensions: { code: 'BAD_REQUEST', http: { spec: true, status: 400 } },
+  },
+};
+
 export function persistedOperations(options: PersistedOperationsOptions): Plugin {
   const { manifest } = options;
   return usePersistedOperations({
@@ -27,20 +43,28 @@ export function persistedOperations(options: PersistedOperationsOptions): Plugin
       return fromUrl ?? defaultExtractPersistedOperationId(params, request, context);
     },
     allowArbitraryOperations: options.persistedOnly ? options.isAdmin : true,
-    customErrors: {
-      notFound: {
-        message: 'No persisted operation has this documentId',
-        extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', http: { status: 400 } },
-      },
-      persistedQueryOnly: {
-        message: 'Only persisted operations are accepted: send a documentId from persisted-operations.json',
-        extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
-      },
-      // Neither a query nor a documentId: what Yoga answers for a missing query.
-      keyNotFound: {
-        message: 'Must provide query string or documentId.',
-        extensions: { code: 'BAD_REQUEST', http: { spec: true, status: 400 } },
-      },
-    },
+    customErrors: ERRORS,
   });
+}
+
+/**
+ * The same rules for a transport outside Yoga's HTTP pipeline (a graphql-ws subscribe message):
+ * the document text to run, or a GraphQLError with the codes HTTP answers with.
+ */
+export function persistedDocument(
+  options: Pick<PersistedOperationsOptions, 'manifest' | 'persistedOnly'>,
+  message: { query?: unknown; documentId?: unknown; extensions?: unknown },
+  isAdmin: boolean,
+): string {
+  if (typeof message.query === 'string' && message.query !== '') {
+    if (options.persistedOnly && !isAdmin) throw createGraphQLError(ERRORS.persistedQueryOnly.message, ERRORS.persistedQueryOnly);
+    return message.query;
+  }
+  const apollo = (message.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
+  const id = typeof message.documentId === 'string' ? message.documentId
+    : apollo?.version === 1 && typeof apollo.sha256Hash === 'string' ? apollo.sha256Hash
+    : null;
+  if (id === null) throw createGraphQLError(ERRORS.keyNotFound.message, ERRORS.keyNotFound);
+  if (!Object.hasOwn(options.manifest, id)) throw createGraphQLError(ERRORS.notFound.message, ERRORS.notFound);
+  return options.manifest[id]!;
 }

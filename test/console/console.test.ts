@@ -1,7 +1,9 @@
 // The Hookgate Console in real Chromium against a real Hookgate (PGlite) and a real receiver.
 // Screenshots of each page go to a temporary directory printed at the end.
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -14,6 +16,17 @@ import { ADMIN_TOKEN, backends, graphql, startTestApp, type TestApp } from '../h
 
 const WAIT = { timeout: 20_000 };
 
+/** A web page on its own loopback port (another origin) that shows `embedded` in an iframe. */
+async function startProductPage(): Promise<{ origin: string; embedded: { url: string }; close: () => Promise<void> }> {
+  const embedded = { url: 'about:blank' };
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>Product</title><iframe title="Webhooks" src="${embedded.url}" width="1000" height="700"></iframe>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, embedded, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backend) => {
   let t: TestApp;
   let browser: Browser;
@@ -23,6 +36,9 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
   /** What the receiver answers next: the test switches it. */
   let answer = { status: 200, body: '{"received":true}' };
   let admin: Page;
+  /** A customer's product that may embed the console (HOOKGATE_CONSOLE_FRAME_ANCESTORS), and a site that may not. */
+  let customer: Awaited<ReturnType<typeof startProductPage>>;
+  let stranger: Awaited<ReturnType<typeof startProductPage>>;
   const foreign: string[] = [];
   /** Every GraphQL request the console made (POST bodies, GET query strings). */
   const graphqlRequests: Record<string, unknown>[] = [];
@@ -47,7 +63,10 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
   beforeAll(async () => {
     shots = await mkdtemp(path.join(tmpdir(), 'hookgate-console-'));
     receiver = await startReceiver(() => answer);
-    t = await startTestApp(backend);
+    customer = await startProductPage();
+    stranger = await startProductPage();
+    // Persisted-only: the console must work on document ids alone (the portal session is no admin).
+    t = await startTestApp(backend, { HOOKGATE_GRAPHQL_PERSISTED_ONLY: 'true', HOOKGATE_CONSOLE_FRAME_ANCESTORS: `'self' ${customer.origin}` });
     origin = new URL(t.url).origin;
     browser = await launchChromium();
     admin = (await newPage()).page;
@@ -56,6 +75,8 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await browser?.close();
     await t?.close();
     await receiver?.close();
+    await customer?.close();
+    await stranger?.close();
     console.info(`console screenshots: ${shots}`);
   });
 
@@ -182,6 +203,8 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await page.locator('header .who').filter({ hasText: 'Portal session: acme' }).waitFor(WAIT);
     expect(page.url()).not.toContain('portal=');
     await shot(page, 'portal-hooks-390');
+    // Usable at 390 px: nothing wider than the screen (wide tables scroll inside their own box).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 
     await t.app.db.prisma.portalSession.updateMany({ data: { expiresAt: new Date(Date.now() - 1_000) } });
     await page.reload();
@@ -373,6 +396,67 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     const key = createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url') } });
     const signed = Buffer.from(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${sent!.body}`);
     expect(verify(null, signed, key, Buffer.from(signature!, 'base64'))).toBe(true);
+  });
+
+  it('a system hook with a token and a signing token: both write-only, the signing token signs', async () => {
+    const signingToken = `whsec_${randomBytes(32).toString('base64')}`;
+    await admin.getByRole('link', { name: 'Hooks', exact: true }).click();
+    await admin.getByRole('link', { name: 'New hook' }).click();
+    await admin.getByLabel('Kind').selectOption('SYSTEM');
+    await admin.getByLabel('URL', { exact: true }).fill(`${receiver.url}/system`);
+    await admin.getByLabel('Token', { exact: true }).fill('plain-gitlab-token');
+    await admin.getByLabel('Signing token', { exact: true }).fill(signingToken);
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    const settings = await admin.locator('.settings').first().innerText();
+    expect(settings).toMatch(/Token\s+set/);
+    expect(settings).toMatch(/Signing token\s+set/);
+    expect(settings).not.toContain('plain-gitlab-token');
+
+    const before = receiver.requests.length;
+    await admin.getByRole('button', { name: 'Send test' }).click();
+    await admin.getByRole('region', { name: 'Test result' }).getByText('"received": true').waitFor(WAIT);
+    const [sent] = receiver.requests.slice(before);
+    const headers = sent!.headers as Record<string, string>;
+    expect(headers['x-gitlab-token']).toBe('plain-gitlab-token');
+    expect(() => new Webhook(signingToken).verify(sent!.body, headers)).not.toThrow();
+
+    await admin.getByRole('link', { name: 'Edit' }).click();
+    await admin.getByRole('heading', { name: 'Edit hook' }).waitFor(WAIT);
+    expect(await admin.locator('#signingToken').innerText()).toContain('set');
+    expect(await admin.getByLabel('Signing token', { exact: true }).count()).toBe(0);
+    await admin.getByRole('button', { name: 'Remove signing token' }).click();
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    expect(await admin.locator('.settings').first().innerText()).toMatch(/Signing token\s+not set/);
+  });
+
+  it('a portal link works inside an <iframe> of an origin in HOOKGATE_CONSOLE_FRAME_ANCESTORS, and only there', async () => {
+    const created = await graphql(t.url, 'mutation { createPortalSession(input: { namespace: "acme" }) { url userErrors { message } } }');
+    const url = created.data!.createPortalSession.url as string;
+    customer.embedded.url = url;
+    stranger.embedded.url = url;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Besides the two product pages, everything must come from Hookgate.
+    await context.route('**/*', (route) => {
+      const target = route.request().url();
+      if ([origin, customer.origin, stranger.origin].some((allowed) => target.startsWith(`${allowed}/`))) return route.continue();
+      foreign.push(target);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    await page.goto(`${customer.origin}/settings/webhooks`);
+    const frame = page.frameLocator('iframe[title="Webhooks"]');
+    await frame.getByRole('table', { name: 'Hooks' }).getByRole('cell', { name: 'BUILD_REPO acme/shop' }).waitFor(WAIT);
+    await frame.locator('header .who').filter({ hasText: 'Portal session: acme' }).waitFor(WAIT);
+    await shot(page, 'portal-iframe');
+
+    // Another site's frame is refused by the browser (CSP frame-ancestors): it never shows the console.
+    const other = await context.newPage();
+    await other.goto(`${stranger.origin}/`);
+    await expect.poll(() => other.frames().find((f) => f !== other.mainFrame())?.url(), WAIT).toMatch(/^chrome-error:/);
+    expect(await other.frameLocator('iframe').locator('header').count()).toBe(0);
+    await context.close();
   });
 
   it('loaded nothing from another host', () => {

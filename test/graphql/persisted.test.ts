@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENT_SOURCES, MANIFEST_FILE, REPO_ROOT, buildManifest, documentId, readManifest, serializeManifest } from '../../src/graphql/persisted-manifest';
+import { persistedDocument } from '../../src/graphql/persisted-operations';
 import { schema } from '../../src/graphql/schema';
 import { ADMIN_TOKEN, backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
 
@@ -52,6 +53,28 @@ describe('persisted-operations.json', () => {
       expect(validate(schema, parse(text)).map((error) => error.message)).toEqual([]);
     }
     for (const name of ['Viewer', 'Hooks', 'CreateHook', 'DeliveryUpdated', 'DeliveryUpdates']) byName(name);
+  });
+});
+
+describe('persistedDocument (the rules for transports outside Yoga\'s HTTP pipeline)', () => {
+  const code = (run: () => unknown): unknown => {
+    try {
+      run();
+      return 'ran';
+    } catch (error) {
+      return (error as { extensions?: { code?: string } }).extensions?.code;
+    }
+  };
+  it('answers a manifest document by id, refuses unknown ids, and raw documents to non-admins in persisted-only mode', () => {
+    const strict = { manifest, persistedOnly: true };
+    const id = byName('Viewer');
+    expect(persistedDocument(strict, { documentId: id }, false)).toBe(manifest[id]);
+    expect(persistedDocument(strict, { extensions: { persistedQuery: { version: 1, sha256Hash: id } } }, false)).toBe(manifest[id]);
+    expect(code(() => persistedDocument(strict, { documentId: documentId('{ viewer { username } }') }, false))).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(code(() => persistedDocument(strict, { query: '{ viewer { username } }' }, false))).toBe('PERSISTED_QUERY_ONLY');
+    expect(persistedDocument(strict, { query: '{ viewer { username } }' }, true)).toBe('{ viewer { username } }');
+    expect(persistedDocument({ manifest, persistedOnly: false }, { query: '{ viewer { username } }' }, false)).toBe('{ viewer { username } }');
+    expect(code(() => persistedDocument(strict, {}, true))).toBe('BAD_REQUEST');
   });
 });
 
