@@ -12,6 +12,7 @@ import { SsrfGuard } from './delivery/ssrf';
 import { attachGraphQLWebSocket } from './graphql/websocket';
 import { createGraphQL } from './graphql/yoga';
 import { consoleHandler } from './http/console';
+import { trackEventStreams } from './http/event-streams';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -60,7 +61,8 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
     const graphql = createGraphQL({ services, prisma: db.prisma, logger });
-    const handlers: NodeHandler[] = [graphql.handler, consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services)];
+    const eventStreams = trackEventStreams(graphql.handler);
+    const handlers: NodeHandler[] = [eventStreams.handler, consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services)];
     const server = createHttpServer({
       logger,
       metrics: createMetrics({ hookCache: () => hookCache.stats() }),
@@ -92,6 +94,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeIdleConnections();
+            eventStreams.closeAll();
           });
           await webSockets;
           await deliveries.stop();
