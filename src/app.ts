@@ -15,6 +15,7 @@ import { attachGraphQLWebSocket } from './graphql/websocket';
 import { createGraphQL } from './graphql/yoga';
 import { consoleHandler } from './http/console';
 import { restCors } from './http/cors';
+import { trackEventStreams } from './http/event-streams';
 import { createMetrics } from './http/metrics';
 import { createHttpServer, type NodeHandler } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -74,9 +75,10 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const graphql = createGraphQL({
       services, prisma: db.prisma, logger, corsOrigins: config.HOOKGATE_CORS_ORIGINS, persistedOnly: config.HOOKGATE_GRAPHQL_PERSISTED_ONLY,
     });
+    const eventStreams = trackEventStreams(graphql.handler);
     const cors = restCors(config.HOOKGATE_CORS_ORIGINS);
     const handlers: NodeHandler[] = [
-      graphql.handler, ...(cors ? [cors] : []), consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services),
+      eventStreams.handler, ...(cors ? [cors] : []), consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services),
     ];
     const server = createHttpServer({
       logger,
@@ -113,6 +115,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeIdleConnections();
+            eventStreams.closeAll();
           });
           await webSockets;
           await Promise.all([deliveries.stop(), retention.stop()]);

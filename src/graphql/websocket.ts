@@ -51,6 +51,9 @@ export function attachGraphQLWebSocket(server: Server, options: GraphQLWebSocket
     {
       // Never put an internal error's message in a close reason.
       isProd: true,
+      // graphql-ws's default is 3 s between opening the socket and `connection_init`; a busy
+      // client (or a loaded machine) can miss that, and a retrying client only adds load.
+      connectionInitWaitTimeout: 10_000,
       // Returning false closes with 4403 Forbidden before any operation is accepted.
       onConnect: async (ctx) => {
         const authorization = bearerHeader(ctx.connectionParams) ?? ctx.extra.request.headers.authorization;
@@ -62,7 +65,6 @@ export function attachGraphQLWebSocket(server: Server, options: GraphQLWebSocket
       },
       onSubscribe: async (ctx, id, payload) => {
         const controller = new AbortController();
-        ctx.extra.operations?.set(id, controller);
         // Checked again for every operation, as HTTP does per request: a revoked token stops here.
         const auth = await authenticateBearer(services, ctx.extra.authorization);
         const context: GraphQLContext = {
@@ -84,6 +86,8 @@ export function attachGraphQLWebSocket(server: Server, options: GraphQLWebSocket
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
+        // Only an operation that will run gets an onComplete (which aborts it); refused ones above do not.
+        ctx.extra.operations?.set(id, controller);
         const root: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
         return {
           schema: enveloped.schema,

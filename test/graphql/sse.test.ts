@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/graphql/yoga';
 import { startReceiver, type Receiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { liveSubscription, type LiveSubscription } from './transports';
+import { liveSubscription, within, type LiveSubscription } from './transports';
 
 const SUBSCRIPTION = 'subscription($hookId: ID) { deliveryUpdated(hookId: $hookId) { databaseId status hook { databaseId } } }';
 
@@ -180,6 +180,30 @@ describe.each(backends)('GraphQL over SSE on %s', (backend) => {
     } finally {
       clearInterval(trigger);
       live.stop();
+    }
+  });
+
+  it('ends open event streams on graceful shutdown instead of waiting on them', async () => {
+    const other = await startTestApp(backend);
+    try {
+      const subscribe = (path: string) => fetch(`${other.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: 'subscription { deliveryUpdated { id } }' }),
+      });
+      const streams = await Promise.all([subscribe('/graphql'), subscribe('/graphql/stream')]);
+      expect(streams.map((r) => r.status)).toEqual([200, 200]);
+      const ended = streams.map(async (response) => {
+        const reader = response.body!.getReader();
+        for (;;) {
+          const { done } = await reader.read().catch(() => ({ done: true }));
+          if (done) return 'ended';
+        }
+      });
+      await within(other.close(), 30_000, 'the app closing with event streams open');
+      expect(await within(Promise.all(ended), 15_000, 'the streams ending')).toEqual(['ended', 'ended']);
+    } finally {
+      await other.close();
     }
   });
 });

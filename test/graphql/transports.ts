@@ -96,9 +96,13 @@ export function liveSubscription<T>(subscribe: (sink: Sink<T>) => () => void): L
   const results: FormattedExecutionResult<T, unknown>[] = [];
   let onError: (error: unknown) => void = () => {};
   const error = new Promise<unknown>((resolve) => (onError = resolve));
+  let failed: { reason: unknown } | undefined;
   const stop = subscribe({
     next: (result) => void results.push(result),
-    error: (reason) => onError(reason),
+    error: (reason) => {
+      failed = { reason };
+      onError(reason);
+    },
     complete: () => {},
   });
   return {
@@ -107,7 +111,12 @@ export function liveSubscription<T>(subscribe: (sink: Sink<T>) => () => void): L
     stop,
     // Polls rather than checking each result once: a predicate may start matching a result that
     // arrived earlier (an update can beat the mutation response that names its delivery).
-    waitFor: (predicate, what, ms = 30_000) => waitUntil(() => results.find(predicate), ms, () => `${what} (got ${JSON.stringify(results).slice(0, 500)})`),
+    waitFor: (predicate, what, ms = 30_000) => waitUntil(() => {
+      const found = results.find(predicate);
+      if (found || !failed) return found;
+      const { code, reason } = failed.reason as { code?: unknown; reason?: unknown };
+      throw new Error(`${what}: the subscription failed first (${code ?? ''} ${String(reason ?? failed.reason)})`);
+    }, ms, () => `${what} (got ${JSON.stringify(results).slice(0, 500)})`),
   };
 }
 

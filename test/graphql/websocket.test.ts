@@ -1,9 +1,13 @@
 // GraphQL over WebSocket (graphql-transport-ws) on /graphql, through the real graphql-ws client on
 // real sockets, against a real app, a real receiver and (on PostgreSQL) a second real process.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../src/graphql/yoga';
+import { attachGraphQLWebSocket } from '../../src/graphql/websocket';
+import { createGraphQL, LIMITS } from '../../src/graphql/yoga';
+import { createLogger } from '../../src/logger';
 import { startReceiver, type Receiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, createUser, startTestApp, type TestApp } from '../helpers';
 import { startHookgate, type HookgateProcess } from '../process-helpers';
@@ -115,6 +119,32 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
     expect(JSON.stringify(tooDeep)).toMatch(/depth/i);
     // The connection survives refused documents.
     expect(await wsExecute(client, '{ viewer { username } }')).toEqual({ data: { viewer: { username: 'root' } } });
+  });
+
+  it('masks unexpected errors as over HTTP: nothing of the failure reaches the client', async () => {
+    const logged: unknown[] = [];
+    const logger = createLogger('silent');
+    logger.error = ((obj: unknown) => void logged.push(obj)) as typeof logger.error;
+    const hooks = Object.create(t.app.services.hooks) as typeof t.app.services.hooks;
+    hooks.create = async () => {
+      throw new Error('relation "hooks" does not exist: SELECT * FROM hooks WHERE secret = $1');
+    };
+    const services = { ...t.app.services, hooks };
+    const { yoga } = createGraphQL({ services, prisma: t.app.db.prisma, logger });
+    const server = createServer();
+    const webSocket = attachGraphQLWebSocket(server, { yoga, services, prisma: t.app.db.prisma, logger });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { client, dispose } = connectWs(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, ADMIN_TOKEN);
+      const res = await wsExecute(client, 'mutation { createHook(input: { kind: SYSTEM, url: "https://example.com" }) { hook { id } userErrors { code } } }');
+      expect(JSON.stringify(res)).not.toMatch(/SELECT|relation|stack|at /);
+      expect(res.errors?.[0]).toMatchObject({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      expect(logged).toHaveLength(1);
+      await dispose();
+    } finally {
+      await webSocket.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('closes with 1009 on a message above the body limit', async () => {
