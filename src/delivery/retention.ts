@@ -34,11 +34,17 @@ export interface RetentionBatchResult {
 
 /**
  * One kind of expiring row. Steps run in order, each batch after batch until it returns
- * `next: null`. Another table that expires (idempotency keys, say) is one more step:
+ * `next: null`. Another table that expires is one more step in `logRetentionSteps`; a table with
+ * no integer id walks by `ctid` instead, e.g. idempotency keys kept for a day:
  *
- *     { name: 'idempotency_keys', tables: ['idempotency_keys'], batch: async ({ cursor, limit, now }) => … }
- *
- * removing at most `limit` rows whose own expiry is before `now`, with the same keyset walk.
+ *     {
+ *       name: 'idempotency_keys', tables: ['idempotency_keys'],
+ *       async batch({ limit, now }) {
+ *         const removed = await prisma.$executeRaw`DELETE FROM idempotency_keys WHERE ctid IN (
+ *           SELECT ctid FROM idempotency_keys WHERE created_at <= ${expiry(now)} LIMIT ${limit})`;
+ *         return { removed: { idempotency_keys: removed }, next: removed < limit ? null : 0 };
+ *       },
+ *     }
  */
 export interface RetentionStep {
   readonly name: string;
