@@ -34,11 +34,17 @@ export interface RetentionBatchResult {
 
 /**
  * One kind of expiring row. Steps run in order, each batch after batch until it returns
- * `next: null`. Another table that expires (idempotency keys, say) is one more step:
+ * `next: null`. Another table that expires is one more step in `logRetentionSteps`; a table with
+ * no integer id walks by `ctid` instead, e.g. idempotency keys kept for a day:
  *
- *     { name: 'idempotency_keys', tables: ['idempotency_keys'], batch: async ({ cursor, limit, now }) => … }
- *
- * removing at most `limit` rows whose own expiry is before `now`, with the same keyset walk.
+ *     {
+ *       name: 'idempotency_keys', tables: ['idempotency_keys'],
+ *       async batch({ limit, now }) {
+ *         const removed = await prisma.$executeRaw`DELETE FROM idempotency_keys WHERE ctid IN (
+ *           SELECT ctid FROM idempotency_keys WHERE created_at <= ${expiry(now)} LIMIT ${limit})`;
+ *         return { removed: { idempotency_keys: removed }, next: removed < limit ? null : 0 };
+ *       },
+ *     }
  */
 export interface RetentionStep {
   readonly name: string;
@@ -140,8 +146,9 @@ export interface RetentionTaskOptions {
   intervalMs: number;
   batchSize: number;
   /**
-   * VACUUM the tables a run removed rows from. PGlite has no autovacuum: without it, deleted rows'
-   * space would never be reused and the files would grow anyway. PostgreSQL's autovacuum does it.
+   * VACUUM the tables runs removed rows from (see VACUUM_SHARE). PGlite has no autovacuum: without
+   * it, deleted rows' space would never be reused and the files would grow anyway. PostgreSQL's
+   * autovacuum does it there.
    */
   vacuum: boolean;
   steps?: RetentionStep[];
@@ -159,6 +166,8 @@ export class RetentionTask {
   private stopping = false;
   private current: Promise<unknown> | undefined;
   private last: RetentionRun | undefined;
+  /** Rows removed from each table since this process last vacuumed it. */
+  private readonly removedSinceVacuum = new Map<string, number>();
 
   constructor(private readonly options: RetentionTaskOptions) {
     this.steps = options.steps ?? logRetentionSteps(options.prisma);
@@ -215,6 +224,24 @@ export class RetentionTask {
     this.timer.unref();
   }
 
+  private async vacuum(removed: Record<string, number>): Promise<void> {
+    const { prisma } = this.options;
+    for (const [table, count] of Object.entries(removed)) {
+      if (count === 0) continue;
+      if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`not a table name: ${table}`);
+      const first = !this.removedSinceVacuum.has(table);
+      const since = (this.removedSinceVacuum.get(table) ?? 0) + count;
+      const [estimate] = await prisma.$queryRaw<{ rows: number }[]>`SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = to_regclass(${table})`;
+      if (first || since >= VACUUM_SHARE * Math.max(0, estimate?.rows ?? 0)) {
+        // ANALYZE too: it refreshes the row estimates the planner and the log's metrics read.
+        await prisma.$executeRawUnsafe(`VACUUM (ANALYZE) "${table}"`);
+        this.removedSinceVacuum.set(table, 0);
+      } else {
+        this.removedSinceVacuum.set(table, since);
+      }
+    }
+  }
+
   private async runLocked(): Promise<RetentionRun> {
     const { batchSize, retentionMs } = this.options;
     const pauseRatio = this.options.pauseRatio ?? 1;
@@ -236,17 +263,18 @@ export class RetentionTask {
         await sleep(Math.max(minPauseMs, (performance.now() - batchStarted) * pauseRatio));
       }
     }
-    if (this.options.vacuum && !this.stopping) {
-      // Also refreshes the row estimates (pg_class.reltuples) that the log's metrics read.
-      for (const table of this.tables.filter((name) => (removed[name] ?? 0) > 0)) {
-        if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`not a table name: ${table}`);
-        await this.options.prisma.$executeRawUnsafe(`VACUUM (ANALYZE) "${table}"`);
-      }
-    }
+    if (this.options.vacuum && !this.stopping) await this.vacuum(removed);
     const run = { startedAt, durationMs: performance.now() - started, batches, removed };
     this.last = run;
     return run;
   }
 }
+
+/**
+ * Vacuums, as autovacuum would, a table once a fifth of it was removed since the last time (and on
+ * this process's first run that removed anything from it, since the count does not survive a
+ * restart). Fewer, larger vacuums cost less in all: each one scans every index of the table whole.
+ */
+const VACUUM_SHARE = 0.2;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

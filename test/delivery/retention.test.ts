@@ -125,6 +125,31 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
     expect(again!.removed).toEqual({ delivery_attempts: 0, deliveries: 0, events: 0 });
   });
 
+  it('vacuums a table (PGlite has no autovacuum) on the first removal, then once a fifth of it went', async () => {
+    const own = await hook('vacuum/repo');
+    const e = await event();
+    for (let i = 0; i < 100; i++) await delivery(e.id, own.id, 'RETRYING', new Date(Date.now() + HOUR));
+    const ids = (await prisma().delivery.findMany({ where: { hookId: own.id }, select: { id: true }, orderBy: { id: 'asc' } })).map((d) => d.id);
+    const expire = (some: number[]) => prisma().$executeRaw`
+      UPDATE deliveries SET status = 'SUCCEEDED', next_attempt_at = NULL, updated_at = now() - interval '1 hour' WHERE id = ANY(${some}::int[])`;
+    const estimate = async () => (await prisma().$queryRaw<{ rows: number }[]>`SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'deliveries'::regclass`)[0]!.rows;
+    const count = () => prisma().delivery.count();
+    const retention = task(prisma(), (key, fn) => t.app.db.tryWithLock(key, fn), { vacuum: true, batchSize: 1_000 });
+
+    await expire(ids.slice(0, 10));
+    expect((await retention.run())!.removed.deliveries).toBe(10);
+    const afterFirst = await count();
+    expect(await estimate()).toBe(afterFirst); // VACUUM (ANALYZE) ran: the estimate is exact
+
+    await expire(ids.slice(10, 15)); // 5 more: under a fifth of the table, no vacuum
+    expect((await retention.run())!.removed.deliveries).toBe(5);
+    expect(await estimate()).toBe(afterFirst);
+
+    await expire(ids.slice(15, 40)); // 30 since the last vacuum: over a fifth
+    expect((await retention.run())!.removed.deliveries).toBe(25);
+    expect(await estimate()).toBe(await count());
+  });
+
   it('runs one at a time: a run while another holds the lock does nothing', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
