@@ -3,10 +3,12 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { HookKind } from '../generated/prisma/enums';
 import type { Config } from '../config';
+import { DatabaseAvailability } from '../db/availability';
 import type { Notifications } from '../db/notifications';
+import { DatabaseUnavailableError } from '../db/unavailable';
 import { canAccessHook, requirePublisher, type Actor } from '../domain/actor';
 import type {
-  DeliveryOperations, DeliveryUpdate, DeliveryWithAttempts, PublishEventInput, PublishResult,
+  DeliveryOperations, DeliveryWithAttempts, PublishEventInput, PublishResult, SubscribedUpdate,
 } from '../domain/delivery-operations';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { SUBJECT_EVENTS } from '../domain/hook-rules';
@@ -16,6 +18,7 @@ import { DeliveryEvents } from './events';
 import { Outbox, validateEvent } from './outbox';
 import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from './samples';
 import { Sender } from './send';
+import { SubscriptionOutages } from './subscription-outages';
 import { SsrfGuard } from './ssrf';
 import { DeliveryStore, type AttemptMode } from './store';
 import { WorkerPool } from './worker';
@@ -54,7 +57,10 @@ export class DeliveryEngine implements DeliveryOperations {
   readonly store: DeliveryStore;
   readonly sender: Sender;
   readonly pool: WorkerPool;
+  /** Whether the database answers; the pool and subscriptions wait out outages with it. */
+  readonly availability: DatabaseAvailability;
   private readonly outbox: Outbox;
+  private readonly subscriptionOutages: SubscriptionOutages;
   private readonly now: () => Date;
   private started = false;
 
@@ -71,11 +77,14 @@ export class DeliveryEngine implements DeliveryOperations {
       now: this.now,
     });
     this.outbox = new Outbox(options.prisma, this.events);
+    this.availability = new DatabaseAvailability(() => options.prisma.$queryRaw`SELECT 1`);
+    this.subscriptionOutages = new SubscriptionOutages(this.availability, logger);
     this.pool = new WorkerPool({
       store: this.store,
       sender: this.sender,
       events: this.events,
       logger,
+      availability: this.availability,
       concurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY,
       perHostConcurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST,
       leaseMs: leaseDuration(settings),
@@ -99,6 +108,7 @@ export class DeliveryEngine implements DeliveryOperations {
   /** Graceful: see WorkerPool.stop. Safe to call when never started. */
   async stop(): Promise<void> {
     await this.pool.stop(this.options.settings.HOOKGATE_SHUTDOWN_GRACE);
+    this.availability.close();
     await this.sender.close();
   }
 
@@ -151,32 +161,36 @@ export class DeliveryEngine implements DeliveryOperations {
     return delivery;
   }
 
-  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<DeliveryUpdate> {
+  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<SubscribedUpdate> {
     // Listening starts now, so nothing between this call and the first `next()` is missed.
     const source = this.events.updates(signal);
     const hooks = this.options.hooks;
     const prisma = this.options.prisma;
+    const outages = this.subscriptionOutages;
+    const read = outages.reader(signal);
     return {
       async *[Symbol.asyncIterator]() {
         if (hookId !== null) await hooks.get(actor, hookId);
         const visible = new Map<number, boolean>();
         for await (const update of source) {
+          // While the database is down, updates wait (their reads would only fail).
+          await outages.pause(signal);
           if (hookId !== null) {
-            if (update.hookId === hookId) yield update;
+            if (update.hookId === hookId) yield { ...update, read };
             continue;
           }
           if (actor.isAdmin) {
-            yield update;
+            yield { ...update, read };
             continue;
           }
           let allowed = visible.get(update.hookId);
           if (allowed === undefined) {
-            const hook = await prisma.hook.findUnique({ where: { id: update.hookId }, select: { kind: true, namespace: true, createdById: true } });
+            const hook = await readThrough(read, () => prisma.hook.findUnique({ where: { id: update.hookId }, select: { kind: true, namespace: true, createdById: true } }));
             allowed = hook !== null && canAccessHook(actor, hook);
             if (visible.size > 10_000) visible.clear();
             visible.set(update.hookId, allowed);
           }
-          if (allowed) yield update;
+          if (allowed) yield { ...update, read };
         }
       },
     };
@@ -193,5 +207,16 @@ export class DeliveryEngine implements DeliveryOperations {
       include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] } },
     });
     return delivery;
+  }
+}
+
+/** `read`, but an outage never ends the stream here: the read waits for the database and runs again. */
+async function readThrough<T>(read: SubscribedUpdate['read'], load: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await read(load);
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+    }
   }
 }

@@ -28,6 +28,15 @@ export interface DeliveryUpdate {
   hookId: number;
 }
 
+/** What `subscribe` yields: an update, and the way its subscriber should read what it is about. */
+export interface SubscribedUpdate extends DeliveryUpdate {
+  /**
+   * Runs a database read for this subscriber through outages: the first failure of an outage is
+   * thrown (the subscriber's one error), later reads wait for the database and try again.
+   */
+  read<T>(load: () => Promise<T>): Promise<T>;
+}
+
 export interface DeliveryOperations {
   publish(actor: Actor, input: PublishEventInput): Promise<PublishResult>;
   /**
@@ -39,5 +48,5 @@ export interface DeliveryOperations {
   redeliver(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts>;
   getDelivery(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts>;
   /** Delivery state changes (all hooks, or one), across every process sharing the database. */
-  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<DeliveryUpdate>;
+  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<SubscribedUpdate>;
 }
