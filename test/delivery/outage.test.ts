@@ -3,9 +3,13 @@
 // then allowed again. Everything is delivered, within 10 s of the database's return (not after
 // the 70 s lease), with no more duplicates than sends in flight; an SSE subscriber sees at most
 // one error and hears updates again; each process logs an outage as a handful of lines.
+import { Writable } from 'node:stream';
 import pg from 'pg';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestApp } from '../helpers';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { ADMIN_TOKEN, createTestDatabase, startTestApp } from '../helpers';
 import { startHookgate, type HookgateProcess } from '../process-helpers';
 import { startReceiver } from './receiver';
 
@@ -174,6 +178,48 @@ describe.runIf(process.env.TEST_DATABASE_URL)('a PostgreSQL outage mid-fan-out',
       await Promise.all(workers.map((worker) => worker.stop()));
       await admin.end();
       await t.close();
+      await receiver.close();
+    }
+  });
+
+  it('logs what it could not write at shutdown, with counts, in one line', { timeout: 240_000 }, async () => {
+    const receiver = await startReceiver(() => new Promise<number>((resolve) => setTimeout(() => resolve(200), 1_500)));
+    const testDb = await createTestDatabase('postgres');
+    const name = new URL(testDb.url).pathname.slice(1);
+    const lines: LogLine[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as LogLine & Record<string, unknown>);
+        done();
+      },
+    });
+    const config = loadConfig({ PORT: '0', DATABASE_URL: testDb.url, HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', LOG_LEVEL: 'info' });
+    const app = await createApp(config, pino({ level: 'info' }, sink), { databaseTarget: testDb.target });
+    await app.listen();
+    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+    let blocked = false;
+    try {
+      const root = await app.services.users.authenticate(ADMIN_TOKEN);
+      for (let i = 0; i < 4; i++) {
+        await app.services.hooks.create(root, { kind: 'SUBJECT', subjectType: 'JOB', subject: 'stop', events: ['job:succeed'], url: `${receiver.url}/s${i}` });
+      }
+      await app.services.deliveries.publish(root, { event: 'job:succeed', subjectType: 'JOB', subject: 'stop', payload: {} });
+      await receiver.waitFor(4, 30_000);
+      // The sends are in flight (answered after 1.5 s): cut the database before their results come back.
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      blocked = true;
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      await until('the results to be kept', () => lines.some((line) => line.component === 'delivery results'), 20_000);
+      await app.close();
+      const unwritten = lines.filter((line) => line.msg.startsWith('could not write'));
+      expect(unwritten, JSON.stringify(lines)).toHaveLength(1);
+      expect(unwritten[0]).toMatchObject({ level: 50, results: 4, msg: expect.stringContaining('could not write 4 delivery results') });
+    } finally {
+      if (blocked) await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await admin.end();
+      await app.close();
+      await testDb.drop();
       await receiver.close();
     }
   });
