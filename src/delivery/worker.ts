@@ -326,7 +326,8 @@ export class WorkerPool {
       const pruned = await this.options.store.prune(cutoff);
       if (pruned > 0) this.options.logger.info({ pruned }, 'pruned old delivery attempts');
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'pruning delivery attempts failed');
+      // During an outage the next run simply tries again; the outage itself is logged elsewhere.
+      if (!(await this.options.availability.check())) this.options.logger.warn({ err: error }, 'pruning delivery attempts failed');
     }
     this.schedule(() => void this.prune(), PRUNE_EVERY);
   }
