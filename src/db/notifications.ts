@@ -3,6 +3,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from '../logger';
+import { OutageLog } from './availability';
 
 export type NotificationHandler = (payload: string) => void;
 
@@ -80,9 +81,12 @@ export class PostgresNotifications extends BaseNotifications {
   private connecting: Promise<pg.Client> | null = null;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** One warning when the connection is lost and one line when it is back, however many reconnects fail. */
+  private readonly outage: OutageLog;
 
-  constructor(private readonly url: string, private readonly logger: Logger) {
+  constructor(private readonly url: string, logger: Logger) {
     super();
+    this.outage = new OutageLog(logger, 'database notifications');
   }
 
   get live(): boolean {
@@ -112,7 +116,7 @@ export class PostgresNotifications extends BaseNotifications {
     const client = new pg.Client({ connectionString: this.url });
     client.on('notification', (message) => this.dispatch(message.channel, message.payload ?? ''));
     client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'database notification connection lost; reconnecting');
+      this.outage.failed(error);
       this.lost(client);
     });
     client.on('end', () => this.lost(client));
@@ -123,6 +127,7 @@ export class PostgresNotifications extends BaseNotifications {
       throw new Error('notifications closed');
     }
     this.client = client;
+    this.outage.recovered();
     this.gap();
     return client;
   }
@@ -139,7 +144,7 @@ export class PostgresNotifications extends BaseNotifications {
     this.reconnectTimer = setTimeout(() => {
       this.connect().catch((error: unknown) => {
         if (this.closed) return;
-        this.logger.warn({ err: error }, 'could not reconnect the database notification connection');
+        this.outage.failed(error);
         this.scheduleReconnect();
       });
     }, RECONNECT_MS);

@@ -24,7 +24,13 @@ export interface CatchUpSource {
   versionOf(deliveryId: number): Promise<Date | null>;
 }
 
-export async function* catchUpThenLive(after: ChangePosition, source: CatchUpSource, live: AsyncIterable<DeliveryUpdate>): AsyncGenerator<DeliveryUpdate> {
+/** `withReader` gives a caught-up row what a live update carries besides its ids. */
+export async function* catchUpThenLive<U extends DeliveryUpdate>(
+  after: ChangePosition,
+  source: CatchUpSource,
+  live: AsyncIterable<U>,
+  withReader: (update: DeliveryUpdate) => U,
+): AsyncGenerator<U> {
   const sent = new Map<number, number>();
   const delivered = (deliveryId: number) => (updatedAt: Date) => {
     if (sent.size >= REMEMBERED_VERSIONS) sent.clear();
@@ -36,7 +42,7 @@ export async function* catchUpThenLive(after: ChangePosition, source: CatchUpSou
     for (const row of changed) {
       // The version the cursor names is the one the client has.
       if (row.id === after.id && row.updatedAt.getTime() === after.updatedAt.getTime()) continue;
-      yield { deliveryId: row.id, hookId: row.hookId, delivered: delivered(row.id) };
+      yield withReader({ deliveryId: row.id, hookId: row.hookId, delivered: delivered(row.id) });
     }
     const last = changed.at(-1);
     if (!last || changed.length < CATCH_UP_BATCH) break;

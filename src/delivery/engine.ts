@@ -3,10 +3,12 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { HookKind } from '../generated/prisma/enums';
 import type { Config } from '../config';
+import { DatabaseAvailability } from '../db/availability';
 import type { Notifications } from '../db/notifications';
+import { DatabaseUnavailableError } from '../db/unavailable';
 import { canAccessHook, requirePublisher, type Actor } from '../domain/actor';
 import type {
-  DeliveryOperations, DeliveryUpdate, DeliveryWithAttempts, PublishEventInput, PublishResult,
+  DeliveryOperations, DeliveryWithAttempts, PublishEventInput, PublishResult, SubscribedUpdate,
 } from '../domain/delivery-operations';
 import { MAX_REDELIVER_FAILED, checkRecoveryWindow, tooManyToRedeliver, type RecoveryWindow } from '../domain/delivery-recovery';
 import { DeliverySearch, checkCatchUpWindow, type ChangePosition } from '../domain/delivery-search';
@@ -19,6 +21,7 @@ import { DeliveryEvents } from './events';
 import { Outbox, validateEvent } from './outbox';
 import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from '../domain/test-samples';
 import { Sender } from './send';
+import { SubscriptionOutages } from './subscription-outages';
 import { SsrfGuard } from './ssrf';
 import { DeliveryStore, type AttemptMode } from './store';
 import { WorkerPool } from './worker';
@@ -58,8 +61,11 @@ export class DeliveryEngine implements DeliveryOperations {
   readonly store: DeliveryStore;
   readonly sender: Sender;
   readonly pool: WorkerPool;
+  /** Whether the database answers; the pool and subscriptions wait out outages with it. */
+  readonly availability: DatabaseAvailability;
   private readonly outbox: Outbox;
   private readonly search: DeliverySearch;
+  private readonly subscriptionOutages: SubscriptionOutages;
   private readonly now: () => Date;
   private started = false;
 
@@ -77,11 +83,14 @@ export class DeliveryEngine implements DeliveryOperations {
     });
     this.outbox = new Outbox(options.prisma, this.events);
     this.search = new DeliverySearch(options.prisma, options.hooks);
+    this.availability = new DatabaseAvailability(() => options.prisma.$queryRaw`SELECT 1`);
+    this.subscriptionOutages = new SubscriptionOutages(this.availability, logger);
     this.pool = new WorkerPool({
       store: this.store,
       sender: this.sender,
       events: this.events,
       logger,
+      availability: this.availability,
       concurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY,
       perHostConcurrency: settings.HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST,
       leaseMs: leaseDuration(settings),
@@ -104,6 +113,7 @@ export class DeliveryEngine implements DeliveryOperations {
   /** Graceful: see WorkerPool.stop. Safe to call when never started. */
   async stop(): Promise<void> {
     await this.pool.stop(this.options.settings.HOOKGATE_SHUTDOWN_GRACE);
+    this.availability.close();
     await this.sender.close();
   }
 
@@ -166,9 +176,10 @@ export class DeliveryEngine implements DeliveryOperations {
     return updates.length;
   }
 
-  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal, after?: ChangePosition | null): AsyncIterable<DeliveryUpdate> {
+  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal, after?: ChangePosition | null): AsyncIterable<SubscribedUpdate> {
     // Listening starts now, so nothing between this call and the first `next()` is missed.
-    const live = this.liveUpdates(actor, hookId, signal);
+    const read = this.subscriptionOutages.reader(signal);
+    const live = this.liveUpdates(actor, hookId, read, signal);
     if (!after) return live;
     checkCatchUpWindow(after, this.now(), this.options.settings.HOOKGATE_LOG_RETENTION);
     const search = this.search;
@@ -176,35 +187,38 @@ export class DeliveryEngine implements DeliveryOperations {
     return catchUpThenLive(after, {
       changedSince: (position, limit) => search.changedSince(actor, hookId, position, limit),
       versionOf: async (id) => (await prisma.delivery.findUnique({ where: { id }, select: { updatedAt: true } }))?.updatedAt ?? null,
-    }, live);
+    }, live, (update) => ({ ...update, read }));
   }
 
   /** The live updates `actor` may see, of one hook or of all. */
-  private liveUpdates(actor: Actor, hookId: number | null, signal?: AbortSignal): AsyncIterable<DeliveryUpdate> {
+  private liveUpdates(actor: Actor, hookId: number | null, read: SubscribedUpdate['read'], signal?: AbortSignal): AsyncIterable<SubscribedUpdate> {
     const source = this.events.updates(signal);
     const hooks = this.options.hooks;
     const prisma = this.options.prisma;
+    const outages = this.subscriptionOutages;
     return {
       async *[Symbol.asyncIterator]() {
         if (hookId !== null) await hooks.get(actor, hookId);
         const visible = new Map<number, boolean>();
         for await (const update of source) {
+          // While the database is down, updates wait (their reads would only fail).
+          await outages.pause(signal);
           if (hookId !== null) {
-            if (update.hookId === hookId) yield update;
+            if (update.hookId === hookId) yield { ...update, read };
             continue;
           }
           if (actor.isAdmin) {
-            yield update;
+            yield { ...update, read };
             continue;
           }
           let allowed = visible.get(update.hookId);
           if (allowed === undefined) {
-            const hook = await prisma.hook.findUnique({ where: { id: update.hookId }, select: { kind: true, namespace: true, createdById: true } });
+            const hook = await readThrough(read, () => prisma.hook.findUnique({ where: { id: update.hookId }, select: { kind: true, namespace: true, createdById: true } }));
             allowed = hook !== null && canAccessHook(actor, hook);
             if (visible.size > 10_000) visible.clear();
             visible.set(update.hookId, allowed);
           }
-          if (allowed) yield update;
+          if (allowed) yield { ...update, read };
         }
       },
     };
@@ -221,5 +235,16 @@ export class DeliveryEngine implements DeliveryOperations {
       include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] } },
     });
     return delivery;
+  }
+}
+
+/** `read`, but an outage never ends the stream here: the read waits for the database and runs again. */
+async function readThrough<T>(read: SubscribedUpdate['read'], load: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await read(load);
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+    }
   }
 }

@@ -2,17 +2,21 @@
 // per-destination concurrency limit, and hands the results to the store in batches.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { OutageLog, type DatabaseAvailability } from '../db/availability';
 import type { Logger } from '../logger';
 import type { DeliveryEvents } from './events';
 import { HostLimiter } from './host-limiter';
+import { PendingWrites } from './pending-writes';
 import { substituteUrlVariables, type AttemptResult, type DeliveryJob, type Sender } from './send';
-import type { AttemptToRecord, ClaimedDelivery, DeliveryStore } from './store';
+import type { AttemptToRecord, ClaimedDelivery, DeliveryStore, RecordedAttempt } from './store';
 
 export interface WorkerPoolOptions {
   store: DeliveryStore;
   sender: Sender;
   events: DeliveryEvents;
   logger: Logger;
+  /** Whether the database answers: during an outage the pool waits for it instead of retrying blindly. */
+  availability: DatabaseAvailability;
   /** Sends in flight at once; 0 makes the pool do nothing. */
   concurrency: number;
   /** Sends in flight at once to one destination (`host:port`). */
@@ -32,6 +36,8 @@ const CLAIM_BATCH = 100;
 const QUEUE_WAIT = 1_000;
 const RECORD_BATCH = 500;
 const RECORD_GATHER_MS = 3;
+/** At shutdown, how long results kept through an outage may still take to be written. */
+const PENDING_FLUSH_ON_STOP_MS = 3_000;
 
 export class WorkerPool {
   /** Unique per pool: a lease names the process (and pool) that holds it. */
@@ -54,6 +60,11 @@ export class WorkerPool {
   private readonly toRecord: { attempt: AttemptToRecord; done: () => void }[] = [];
   private recording: Promise<void> | undefined;
   private readonly abort = new AbortController();
+  /** Aborted when stopping starts: ends waits for the database. */
+  private readonly stopping = new AbortController();
+  /** Results and releases an outage kept from being written (see pending-writes.ts). */
+  private readonly pending: PendingWrites;
+  private readonly claimsLog: OutageLog;
   private readonly timers = new Set<NodeJS.Timeout>();
   private unsubscribeDue: (() => void) | undefined;
   private drained: (() => void) | undefined;
@@ -62,6 +73,11 @@ export class WorkerPool {
     this.now = options.now ?? (() => new Date());
     this.pollMs = options.pollMs ?? 500;
     this.limiter = new HostLimiter({ concurrency: options.concurrency, perHost: options.perHostConcurrency });
+    this.pending = new PendingWrites({
+      store: options.store, owner: this.owner, availability: options.availability, logger: options.logger, now: this.now,
+      onRecorded: (outcomes) => this.scheduleRetries(outcomes),
+    });
+    this.claimsLog = new OutageLog(options.logger, 'delivery claims');
   }
 
   start(): void {
@@ -84,6 +100,7 @@ export class WorkerPool {
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping.abort();
     this.unsubscribeDue?.();
     for (const timer of this.timers) clearTimeout(timer);
     this.wake();
@@ -98,6 +115,8 @@ export class WorkerPool {
     }
     await this.recording;
     await this.flushRecords();
+    // Before releasing: a delivery released first would no longer take its late result.
+    await this.pending.stop(PENDING_FLUSH_ON_STOP_MS);
     const released = await this.options.store.releaseAll(this.owner, this.now()).catch((error: unknown) => {
       this.options.logger.error({ err: error }, 'could not release delivery leases on shutdown');
       return 0;
@@ -129,10 +148,17 @@ export class WorkerPool {
           claimed = await store.claim(this.owner, wanted, this.excludedHooks(), this.now(), this.options.leaseMs);
         } catch (error) {
           if (!this.running) break;
-          logger.error({ err: error }, 'claiming deliveries failed; retrying');
-          await this.sleep(1_000);
+          // An outage is one warning, and a wait for the database; anything else is a bug to see.
+          if (await this.options.availability.check()) {
+            this.claimsLog.failed(error);
+            await this.options.availability.waitUntilUp(this.stopping.signal);
+          } else {
+            logger.error({ err: error }, 'claiming deliveries failed; retrying');
+            await this.sleep(1_000);
+          }
           continue;
         }
+        this.claimsLog.recovered();
         this.lastClaimEmpty = claimed.length === 0;
         await this.dispatch(claimed);
       }
@@ -177,9 +203,10 @@ export class WorkerPool {
     }
     const { store } = this.options;
     await Promise.all([
-      store.abandon(this.owner, abandoned, now),
-      ...[...postponed].map(([until, ids]) => store.release(this.owner, ids, new Date(until))),
-    ]).catch((error: unknown) => this.options.logger.error({ err: error }, 'could not release deliveries; their leases will expire'));
+      store.abandon(this.owner, abandoned, now).catch((error: unknown) => this.pending.keepAbandon(abandoned, error)),
+      ...[...postponed].map(([until, ids]) => store.release(this.owner, ids, new Date(until))
+        .catch((error: unknown) => this.pending.keepRelease(ids, new Date(until), error))),
+    ]);
   }
 
   /** Gives back deliveries that waited too long for their destination; their hooks stay excluded while it is full. */
@@ -195,8 +222,8 @@ export class WorkerPool {
     }
     if (stale.length === 0) return;
     this.wake();
-    await this.options.store.release(this.owner, stale, this.now())
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'could not release deliveries; their leases will expire'));
+    const now = this.now();
+    await this.options.store.release(this.owner, stale, now).catch((error: unknown) => this.pending.keepRelease(stale, now, error));
   }
 
   private run(delivery: ClaimedDelivery, host: string): void {
@@ -274,15 +301,18 @@ export class WorkerPool {
     while (this.toRecord.length > 0) {
       const batch = this.toRecord.splice(0, RECORD_BATCH);
       try {
-        const outcomes = await this.options.store.record(this.owner, batch.map((entry) => entry.attempt), this.now());
-        for (const outcome of outcomes) {
-          if (outcome.nextAttemptAt) this.schedule(() => this.wake(), outcome.nextAttemptAt.getTime() - Date.now());
-        }
+        this.scheduleRetries(await this.options.store.record(this.owner, batch.map((entry) => entry.attempt), this.now()));
       } catch (error) {
-        // The leases run out and the deliveries are sent again: at least once, never lost.
-        this.options.logger.error({ err: error, count: batch.length }, 'recording delivery attempts failed');
+        // Kept and written when the database answers, so the deliveries need not wait for their leases.
+        this.pending.keepAttempts(batch.map((entry) => entry.attempt), error);
       }
       for (const entry of batch) entry.done();
+    }
+  }
+
+  private scheduleRetries(outcomes: readonly RecordedAttempt[]): void {
+    for (const outcome of outcomes) {
+      if (outcome.nextAttemptAt) this.schedule(() => this.wake(), outcome.nextAttemptAt.getTime() - Date.now());
     }
   }
 

@@ -35,6 +35,15 @@ export interface DeliveryUpdate {
   delivered?: (updatedAt: Date) => void;
 }
 
+/** What `subscribe` yields: an update, and the way its subscriber should read what it is about. */
+export interface SubscribedUpdate extends DeliveryUpdate {
+  /**
+   * Runs a database read for this subscriber through outages: the first failure of an outage is
+   * thrown (the subscriber's one error), later reads wait for the database and try again.
+   */
+  read<T>(load: () => Promise<T>): Promise<T>;
+}
+
 export interface DeliveryOperations {
   publish(actor: Actor, input: PublishEventInput): Promise<PublishResult>;
   /**
@@ -55,5 +64,5 @@ export interface DeliveryOperations {
    * `after`, first every delivery changed since that position (from the deliveries table), then
    * the live ones, with none missed or repeated in between.
    */
-  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal, after?: ChangePosition | null): AsyncIterable<DeliveryUpdate>;
+  subscribe(actor: Actor, hookId: number | null, signal?: AbortSignal, after?: ChangePosition | null): AsyncIterable<SubscribedUpdate>;
 }

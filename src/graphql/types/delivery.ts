@@ -2,8 +2,10 @@
 // delivery engine (`testHook`, `redeliver`, `publishEvent`) and the `deliveryUpdated` subscription.
 // Reads go through Prisma, limited to deliveries of hooks the caller may see; everything that
 // sends or records goes through `services.deliveries`, which enforces its own rules.
+import { GraphQLError } from 'graphql';
+import { DatabaseUnavailableError } from '../../db/unavailable';
 import type { Delivery as DeliveryRow } from '../../generated/prisma/client';
-import type { DeliveryOperations, DeliveryUpdate } from '../../domain/delivery-operations';
+import type { DeliveryOperations, SubscribedUpdate } from '../../domain/delivery-operations';
 import { UserError, builder, type BuilderTypes, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseChangeCursor } from '../delivery-cursors';
@@ -179,12 +181,16 @@ builder.subscriptionField('deliveryUpdated', (t) =>
       return engine.subscribe(context.actor!, hookId, context.signal, parseChangeCursor(args.after));
     },
     resolve: async (query, update, _args, context) => {
-      const delivery = await context.prisma.delivery.findFirstOrThrow({
-        ...query,
-        where: { id: (update as DeliveryUpdate).deliveryId, ...visibleDeliveries(context) },
-      });
-      (update as DeliveryUpdate).delivered?.(delivery.updatedAt);
-      return delivery;
+      const { deliveryId, read, delivered } = update as SubscribedUpdate;
+      try {
+        const delivery = await read(() => context.prisma.delivery.findFirstOrThrow({ ...query, where: { id: deliveryId, ...visibleDeliveries(context) } }));
+        delivered?.(delivery.updatedAt);
+        return delivery;
+      } catch (error) {
+        // Once per outage per subscriber; the stream then pauses until the database answers.
+        if (error instanceof DatabaseUnavailableError) throw new GraphQLError(error.message, { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+        throw error;
+      }
     },
   }),
 );
