@@ -1,6 +1,6 @@
 // The delivery engine: implements the domain's DeliveryOperations contract and owns the worker
 // pool, the sender and the cross-process notifications of one Hookgate process.
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { HookKind } from '../generated/prisma/enums';
 import type { Config } from '../config';
 import type { Notifications } from '../db/notifications';
@@ -8,7 +8,8 @@ import { canAccessHook, requirePublisher, type Actor } from '../domain/actor';
 import type {
   DeliveryOperations, DeliveryUpdate, DeliveryWithAttempts, PublishEventInput, PublishResult,
 } from '../domain/delivery-operations';
-import { NotFoundError, ValidationError } from '../domain/errors';
+import { IdempotencyConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { checkIdempotencyKey, requestFingerprint } from '../domain/idempotency';
 import { SUBJECT_EVENTS } from '../domain/hook-rules';
 import type { HookService } from '../domain/hooks';
 import type { Logger } from '../logger';
@@ -18,6 +19,8 @@ import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from './s
 import { Sender } from './send';
 import { SsrfGuard } from './ssrf';
 import { DeliveryStore, type AttemptMode } from './store';
+import { OperationalEvents } from './operational-events';
+import { findLiveKey } from './idempotency';
 import { WorkerPool } from './worker';
 
 export type DeliverySettings = Pick<Config,
@@ -63,14 +66,16 @@ export class DeliveryEngine implements DeliveryOperations {
     this.now = options.now ?? (() => new Date());
     this.guard = options.guard ?? new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
     this.events = new DeliveryEvents(options.notifications);
-    this.store = new DeliveryStore(options.prisma, this.events, settings.HOOKGATE_RETRY_SCHEDULE, logger);
+    this.outbox = new Outbox(options.prisma, this.events);
+    const operational = new OperationalEvents(this.outbox, this.events);
+    options.hooks.announceAlertChangesWith(operational);
+    this.store = new DeliveryStore(options.prisma, this.events, settings.HOOKGATE_RETRY_SCHEDULE, logger, operational);
     this.sender = new Sender({
       guard: this.guard,
       timeoutMs: settings.HOOKGATE_DELIVERY_TIMEOUT,
       connectionsPerOrigin: settings.HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST,
       now: this.now,
     });
-    this.outbox = new Outbox(options.prisma, this.events);
     this.pool = new WorkerPool({
       store: this.store,
       sender: this.sender,
@@ -104,9 +109,39 @@ export class DeliveryEngine implements DeliveryOperations {
 
   async publish(actor: Actor, input: PublishEventInput): Promise<PublishResult> {
     requirePublisher(actor);
-    const result = await this.outbox.publish(validateEvent(input), this.now());
-    if (result.deliveries.length > 0) this.pool.wake();
-    return result;
+    const event = validateEvent(input);
+    const key = checkIdempotencyKey(input.idempotencyKey);
+    if (key === null) {
+      const result = await this.outbox.publish(event, this.now());
+      if (result.deliveries.length > 0) this.pool.wake();
+      return result;
+    }
+    const once = { userId: actor.id, key, requestHash: requestFingerprint({ ...event, payload: event.payload === Prisma.JsonNull ? null : event.payload }) };
+    // The key is claimed by the publishing statement; when it is taken, the first answer is read
+    // back. A key that expires (or is pruned) between the two is simply claimed on the next turn.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = this.now();
+      const result = await this.outbox.publish(event, now, once);
+      if (result) {
+        if (result.deliveries.length > 0) this.pool.wake();
+        return result;
+      }
+      const stored = await findLiveKey(this.options.prisma, actor.id, key, now);
+      if (!stored) continue;
+      if (stored.requestHash !== once.requestHash) throw new IdempotencyConflictError();
+      return this.published(stored.eventId);
+    }
+    throw new Error('idempotency key neither claimed nor found after 3 tries');
+  }
+
+  /** An event as publishing answered it: the event and its deliveries, in id order. */
+  private async published(eventId: number): Promise<PublishResult> {
+    const { prisma } = this.options;
+    const [event, deliveries] = await Promise.all([
+      prisma.event.findUniqueOrThrow({ where: { id: eventId } }),
+      prisma.delivery.findMany({ where: { eventId }, orderBy: { id: 'asc' } }),
+    ]);
+    return { event, deliveries };
   }
 
   async testHook(actor: Actor, hookId: number, options: { event?: string; kind?: HookKind } = {}): Promise<DeliveryWithAttempts> {

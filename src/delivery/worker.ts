@@ -2,6 +2,7 @@
 // per-destination concurrency limit, and hands the results to the store in batches.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { sendDecision } from '../domain/hook-health';
 import type { Logger } from '../logger';
 import type { DeliveryEvents } from './events';
 import { HostLimiter } from './host-limiter';
@@ -157,12 +158,15 @@ export class WorkerPool {
     const postponed = new Map<number, number[]>();
     for (const delivery of claimed) {
       const { hook, job } = delivery;
-      if (!hook.isActive || hook.alertStatus === 'DISABLED') {
+      // Whether the hook may be sent to now is the domain's rule (hook-health.ts).
+      const decision = sendDecision(hook, now);
+      if (decision.action === 'abandon') {
         abandoned.push(job.deliveryId);
         continue;
       }
-      if (hook.alertStatus === 'TEMPORARILY_DISABLED' && hook.disabledUntil && hook.disabledUntil > now) {
-        const until = hook.disabledUntil.getTime();
+      if (decision.action === 'wait') {
+        // Given back unsent: the attempt count is untouched.
+        const until = decision.until.getTime();
         postponed.set(until, [...(postponed.get(until) ?? []), job.deliveryId]);
         continue;
       }
