@@ -15,6 +15,7 @@ import {
 } from '../domain/hook-health';
 import type { Logger } from '../logger';
 import { retryDelay } from './backoff';
+import { pruneIdempotencyKeys } from './idempotency';
 import { UPDATES_PER_NOTIFY, notifySql, type DeliveryEvents } from './events';
 import type { AttemptResult, DeliveryJob } from './send';
 
@@ -195,8 +196,9 @@ export class DeliveryStore {
     this.events.emitLocal(updates, false);
   }
 
-  /** Deletes attempts older than `cutoff` (HOOKGATE_LOG_RETENTION). */
+  /** Deletes attempts older than `cutoff` (HOOKGATE_LOG_RETENTION), and expired idempotency keys. */
   async prune(cutoff: Date): Promise<number> {
+    await pruneIdempotencyKeys(this.prisma, new Date());
     return this.prisma.$executeRaw`DELETE FROM delivery_attempts WHERE started_at < ${cutoff}`;
   }
 
@@ -377,7 +379,7 @@ export class DeliveryStore {
       const [row] = await tx.$queryRaw<HealthRow[]>`
         SELECT kind::text AS kind, subject_type::text AS subject_type, subject, recent_failures, alert_status::text AS alert_status,
           disabled_until, retry_after_until
-        FROM hooks WHERE id = ${hookId} FOR UPDATE`;
+        FROM hooks WHERE id = ${hookId} FOR NO KEY UPDATE`;
       if (!row) continue;
       const before = { recentFailures: row.recent_failures, alertStatus: row.alert_status, disabledUntil: row.disabled_until, retryAfterUntil: row.retry_after_until };
       const after = healthAfter(before, effect, now);
@@ -434,7 +436,7 @@ function resetHealthSql(hookIds: readonly number[], now: Date): Prisma.Sql {
       SELECT id, alert_status FROM hooks
       WHERE id IN (${hookIds.length > 0 ? Prisma.join(hookIds) : Prisma.sql`NULL`})
         AND (recent_failures <> 0 OR alert_status <> 'EXECUTABLE')
-      ORDER BY id FOR UPDATE
+      ORDER BY id FOR NO KEY UPDATE
     ),
     healthy AS (
       UPDATE hooks AS h SET recent_failures = 0, alert_status = 'EXECUTABLE', disabled_until = NULL, updated_at = ${now}

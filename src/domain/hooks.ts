@@ -205,7 +205,12 @@ export class HookService {
   async delete(actor: Actor, id: number, kind?: HookKind): Promise<HookRecord> {
     const hook = await this.find(actor, id, kind, false);
     try {
-      await this.prisma.hook.delete({ where: { id } });
+      await this.prisma.$transaction(async (tx) => {
+        // The delivery engine records an attempt by locking the delivery, then its hook. Locking in
+        // that order here too makes a delete during a recording wait for it instead of deadlocking.
+        await tx.$queryRaw`SELECT count(*)::int AS n FROM (SELECT id FROM deliveries WHERE hook_id = ${id} ORDER BY id FOR UPDATE) AS locked`;
+        await tx.hook.delete({ where: { id } });
+      });
     } catch (error) {
       throw goneHook(error);
     } finally {
