@@ -222,7 +222,7 @@ export class DeliveryEngine implements DeliveryOperations {
     const [claimed] = await this.store.load([deliveryId]);
     if (!claimed) throw new NotFoundError('Delivery');
     const result = await this.sender.send(claimed.job);
-    await this.store.record(MANUAL, [{ job: claimed.job, result, attemptCount: claimed.attemptCount, mode }], this.now());
+    await this.store.record(MANUAL, [{ job: claimed.job, result, attemptCount: claimed.attemptCount, mode, hookAlertStatus: claimed.hook.alertStatus }], this.now());
     const delivery = await this.options.prisma.delivery.findUniqueOrThrow({
       where: { id: deliveryId },
       include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] } },

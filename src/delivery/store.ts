@@ -111,6 +111,9 @@ export interface AttemptToRecord {
   result: AttemptResult;
   attemptCount: number;
   mode: AttemptMode;
+  /** The hook's alert status when the delivery was loaded: a success to a system hook that was
+   * executable then has nothing to reset (system hooks count no failures), so costs no statement. */
+  hookAlertStatus?: AlertStatus;
 }
 
 export interface RecordedAttempt {
@@ -300,7 +303,7 @@ export class DeliveryStore {
       ${result.responseHeaders === null ? null : JSON.stringify(result.responseHeaders)}::jsonb, ${result.responseBody}::text,
       ${result.error}::text, ${outcomes[index]!.status}::text, ${outcomes[index]!.nextAttemptAt}::timestamptz)`);
     // A success resets its hook's failure count; rows with nothing to reset are not written.
-    const succeeded = [...new Set(attempts.filter((a) => a.result.verdict === 'success').map((a) => a.job.hookId))];
+    const succeeded = [...new Set(attempts.filter((a) => a.result.verdict === 'success' && mayNeedReset(a)).map((a) => a.job.hookId))];
     const notify = this.events.notifyUpdatesAggregate(Prisma.sql`v.delivery_id`, Prisma.sql`v.hook_id`);
     // `alive` locks the deliveries in id order, as the general path does; a delivery deleted with
     // its hook while in flight is not in it, and its attempt is dropped. Everything else joins it.
@@ -366,7 +369,8 @@ export class DeliveryStore {
     }
     const combined = [...perHook].map(([hookId, effects]) => ({ hookId, effect: combineEffects(effects) }));
     // Plain resets are one statement per batch, and it only writes rows that had something to reset.
-    const resets = combined.filter(({ effect }) => effect.reset && onlyResets(effect)).map(({ hookId }) => hookId);
+    const resettable = new Set(attempts.filter(mayNeedReset).map((attempt) => attempt.job.hookId));
+    const resets = combined.filter(({ hookId, effect }) => effect.reset && onlyResets(effect) && resettable.has(hookId)).map(({ hookId }) => hookId);
     const changes: AlertChange[] = [];
     if (resets.length > 0) {
       const [row] = await tx.$queryRaw<{ enabled: string | null }[]>`
@@ -413,6 +417,11 @@ interface HealthRow {
   alert_status: AlertStatus;
   disabled_until: Date | null;
   retry_after_until: Date | null;
+}
+
+/** Subject hooks may have failures to wipe; a system hook only a status (a 410) to clear. */
+function mayNeedReset(attempt: AttemptToRecord): boolean {
+  return attempt.job.hookKind === 'SUBJECT' || attempt.hookAlertStatus !== 'EXECUTABLE';
 }
 
 function effectOf(attempt: AttemptToRecord, now: Date): AttemptEffect {

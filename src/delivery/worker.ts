@@ -214,7 +214,7 @@ export class WorkerPool {
         this.hostDone(host);
         // Cut short by shutdown: not an answer from the receiver, so nothing to record; released.
         if (this.abort.signal.aborted && result.verdict !== 'success' && result.responseStatus === null) return;
-        return this.record({ job: delivery.job, result, attemptCount: delivery.attemptCount, mode: 'scheduled' });
+        return this.record({ job: delivery.job, result, attemptCount: delivery.attemptCount, mode: 'scheduled', hookAlertStatus: delivery.hook.alertStatus });
       })
       .catch((error: unknown) => this.options.logger.error({ err: error, deliveryId: delivery.job.deliveryId }, 'delivery attempt failed unexpectedly'))
       .finally(() => {
