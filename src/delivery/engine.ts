@@ -14,7 +14,7 @@ import { SUBJECT_EVENTS } from '../domain/hook-rules';
 import type { HookService } from '../domain/hooks';
 import type { Logger } from '../logger';
 import { DeliveryEvents } from './events';
-import { Outbox, validateEvent } from './outbox';
+import { Outbox, validateEvent, type ValidEvent } from './outbox';
 import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from './samples';
 import { Sender } from './send';
 import { SsrfGuard } from './ssrf';
@@ -129,19 +129,27 @@ export class DeliveryEngine implements DeliveryOperations {
       const stored = await findLiveKey(this.options.prisma, actor.id, key, now);
       if (!stored) continue;
       if (stored.requestHash !== once.requestHash) throw new IdempotencyConflictError();
-      return this.published(stored.eventId);
+      return this.published(stored.eventId, event, stored.createdAt);
     }
     throw new Error('idempotency key neither claimed nor found after 3 tries');
   }
 
-  /** An event as publishing answered it: the event and its deliveries, in id order. */
-  private async published(eventId: number): Promise<PublishResult> {
+  /**
+   * An event as publishing answered it: the event and its deliveries, in id order. An event the
+   * log's retention removed meanwhile is the same request (the same fingerprint), so `request`
+   * stands in for it.
+   */
+  private async published(eventId: number, request: ValidEvent, createdAt: Date): Promise<PublishResult> {
     const { prisma } = this.options;
     const [event, deliveries] = await Promise.all([
-      prisma.event.findUniqueOrThrow({ where: { id: eventId } }),
+      prisma.event.findUnique({ where: { id: eventId } }),
       prisma.delivery.findMany({ where: { eventId }, orderBy: { id: 'asc' } }),
     ]);
-    return { event, deliveries };
+    const payload = (request.payload === Prisma.JsonNull ? null : request.payload) as Prisma.JsonValue;
+    return {
+      event: event ?? { id: eventId, name: request.name, subjectType: request.subjectType, subject: request.subject, ref: request.ref, payload, createdAt },
+      deliveries,
+    };
   }
 
   async testHook(actor: Actor, hookId: number, options: { event?: string; kind?: HookKind } = {}): Promise<DeliveryWithAttempts> {

@@ -35,7 +35,14 @@ export async function findLiveKey(prisma: PrismaClient, userId: number, key: str
   return found && found.createdAt.getTime() > now.getTime() - IDEMPOTENCY_KEY_TTL_MS ? found : null;
 }
 
-/** Deletes expired keys (called from the delivery log's prune, hourly). */
-export async function pruneIdempotencyKeys(prisma: PrismaClient, now: Date): Promise<number> {
-  return prisma.$executeRaw`DELETE FROM idempotency_keys WHERE created_at <= ${new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS)}`;
+/**
+ * Deletes expired keys, oldest first, at most `limit` of them when given (a batched retention
+ * step calls it until it removes fewer than `limit`). Called from the delivery log's prune.
+ */
+export async function pruneIdempotencyKeys(prisma: PrismaClient, now: Date, limit?: number): Promise<number> {
+  const expired = new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS);
+  if (limit === undefined) return prisma.$executeRaw`DELETE FROM idempotency_keys WHERE created_at <= ${expired}`;
+  return prisma.$executeRaw`
+    DELETE FROM idempotency_keys WHERE (user_id, key) IN (
+      SELECT user_id, key FROM idempotency_keys WHERE created_at <= ${expired} ORDER BY created_at LIMIT ${limit})`;
 }

@@ -91,10 +91,13 @@ describe.each(backends)('idempotent publishing (%s)', (backend) => {
     const fresh = await publish('old-key', event({ day: 2 }));
     expect(fresh.status).toBe(202);
     expect((fresh.body as { event_id: number }).event_id).not.toBe((old.body as { event_id: number }).event_id);
-    await t.app.db.prisma.idempotencyKey.updateMany({ where: { key: 'old-key' }, data: { createdAt: new Date(Date.now() - 24 * 3_600_000 - 1_000) } });
+    await t.app.db.prisma.idempotencyKey.updateMany({ where: { key: { in: ['old-key', 'shared-key'] } }, data: { createdAt: new Date(Date.now() - 24 * 3_600_000 - 1_000) } });
+    // In batches (as a retention step calls it), then all at once.
+    expect(await pruneIdempotencyKeys(t.app.db.prisma, new Date(), 2)).toBe(2);
     expect(await pruneIdempotencyKeys(t.app.db.prisma, new Date())).toBe(1);
     expect(await t.app.db.prisma.idempotencyKey.count({ where: { key: 'old-key' } })).toBe(0);
-    expect(await t.app.db.prisma.idempotencyKey.count({ where: { key: 'shared-key' } })).toBe(2);
+    expect(await t.app.db.prisma.idempotencyKey.count({ where: { key: { in: ['old-key', 'shared-key'] } } })).toBe(0);
+    expect(await t.app.db.prisma.idempotencyKey.count()).toBeGreaterThan(0);
   });
 
   it('GraphQL publishEvent: a repeat gives the same deliveries; another request with the key is a CONFLICT on input.idempotencyKey', async () => {
