@@ -1,6 +1,6 @@
 // The delivery engine: implements the domain's DeliveryOperations contract and owns the worker
 // pool, the sender and the cross-process notifications of one Hookgate process.
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { HookKind } from '../generated/prisma/enums';
 import type { Config } from '../config';
 import { DatabaseAvailability } from '../db/availability';
@@ -12,18 +12,21 @@ import type {
 } from '../domain/delivery-operations';
 import { MAX_REDELIVER_FAILED, checkRecoveryWindow, tooManyToRedeliver, type RecoveryWindow } from '../domain/delivery-recovery';
 import { DeliverySearch, checkCatchUpWindow, type ChangePosition } from '../domain/delivery-search';
-import { NotFoundError, ValidationError } from '../domain/errors';
+import { IdempotencyConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { checkIdempotencyKey, requestFingerprint } from '../domain/idempotency';
 import { SUBJECT_EVENTS } from '../domain/hook-rules';
 import type { HookService } from '../domain/hooks';
 import type { Logger } from '../logger';
 import { catchUpThenLive } from './catch-up';
 import { DeliveryEvents } from './events';
-import { Outbox, validateEvent } from './outbox';
+import { Outbox, validateEvent, type ValidEvent } from './outbox';
 import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from '../domain/test-samples';
 import { Sender } from './send';
 import { SubscriptionOutages } from './subscription-outages';
 import { SsrfGuard } from './ssrf';
 import { DeliveryStore, type AttemptMode } from './store';
+import { OperationalEvents } from './operational-events';
+import { findLiveKey } from './idempotency';
 import { WorkerPool } from './worker';
 import { isDatabaseId } from '../domain/limits';
 
@@ -74,14 +77,16 @@ export class DeliveryEngine implements DeliveryOperations {
     this.now = options.now ?? (() => new Date());
     this.guard = options.guard ?? new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
     this.events = new DeliveryEvents(options.notifications);
-    this.store = new DeliveryStore(options.prisma, this.events, settings.HOOKGATE_RETRY_SCHEDULE, logger);
+    this.outbox = new Outbox(options.prisma, this.events);
+    const operational = new OperationalEvents(this.outbox, this.events);
+    options.hooks.announceAlertChangesWith(operational);
+    this.store = new DeliveryStore(options.prisma, this.events, settings.HOOKGATE_RETRY_SCHEDULE, logger, operational);
     this.sender = new Sender({
       guard: this.guard,
       timeoutMs: settings.HOOKGATE_DELIVERY_TIMEOUT,
       connectionsPerOrigin: settings.HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST,
       now: this.now,
     });
-    this.outbox = new Outbox(options.prisma, this.events);
     this.search = new DeliverySearch(options.prisma, options.hooks);
     this.availability = new DatabaseAvailability(() => options.prisma.$queryRaw`SELECT 1`);
     this.subscriptionOutages = new SubscriptionOutages(this.availability, logger);
@@ -119,9 +124,47 @@ export class DeliveryEngine implements DeliveryOperations {
 
   async publish(actor: Actor, input: PublishEventInput): Promise<PublishResult> {
     requirePublisher(actor);
-    const result = await this.outbox.publish(validateEvent(input), this.now());
-    if (result.deliveries.length > 0) this.pool.wake();
-    return result;
+    const event = validateEvent(input);
+    const key = checkIdempotencyKey(input.idempotencyKey);
+    if (key === null) {
+      const result = await this.outbox.publish(event, this.now());
+      if (result.deliveries.length > 0) this.pool.wake();
+      return result;
+    }
+    const once = { userId: actor.id, key, requestHash: requestFingerprint({ ...event, payload: event.payload === Prisma.JsonNull ? null : event.payload }) };
+    // The key is claimed by the publishing statement; when it is taken, the first answer is read
+    // back. A key that expires (or is pruned) between the two is simply claimed on the next turn.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = this.now();
+      const result = await this.outbox.publish(event, now, once);
+      if (result) {
+        if (result.deliveries.length > 0) this.pool.wake();
+        return result;
+      }
+      const stored = await findLiveKey(this.options.prisma, actor.id, key, now);
+      if (!stored) continue;
+      if (stored.requestHash !== once.requestHash) throw new IdempotencyConflictError();
+      return this.published(stored.eventId, event, stored.createdAt);
+    }
+    throw new Error('idempotency key neither claimed nor found after 3 tries');
+  }
+
+  /**
+   * An event as publishing answered it: the event and its deliveries, in id order. An event the
+   * log's retention removed meanwhile is the same request (the same fingerprint), so `request`
+   * stands in for it.
+   */
+  private async published(eventId: number, request: ValidEvent, createdAt: Date): Promise<PublishResult> {
+    const { prisma } = this.options;
+    const [event, deliveries] = await Promise.all([
+      prisma.event.findUnique({ where: { id: eventId } }),
+      prisma.delivery.findMany({ where: { eventId }, orderBy: { id: 'asc' } }),
+    ]);
+    const payload = (request.payload === Prisma.JsonNull ? null : request.payload) as Prisma.JsonValue;
+    return {
+      event: event ?? { id: eventId, name: request.name, subjectType: request.subjectType, subject: request.subject, ref: request.ref, payload, createdAt },
+      deliveries,
+    };
   }
 
   async testHook(actor: Actor, hookId: number, options: { event?: string; kind?: HookKind } = {}): Promise<DeliveryWithAttempts> {
@@ -229,7 +272,7 @@ export class DeliveryEngine implements DeliveryOperations {
     const [claimed] = await this.store.load([deliveryId]);
     if (!claimed) throw new NotFoundError('Delivery');
     const result = await this.sender.send(claimed.job);
-    await this.store.record(MANUAL, [{ job: claimed.job, result, attemptCount: claimed.attemptCount, mode }], this.now());
+    await this.store.record(MANUAL, [{ job: claimed.job, result, attemptCount: claimed.attemptCount, mode, hookAlertStatus: claimed.hook.alertStatus }], this.now());
     const delivery = await this.options.prisma.delivery.findUniqueOrThrow({
       where: { id: deliveryId },
       include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] } },

@@ -8,6 +8,7 @@ import { ValidationError, type FieldIssue } from '../domain/errors';
 import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject, hasNul } from '../domain/hook-rules';
 import { notifySql, type DeliveryEvents } from './events';
 import { LIMITS } from '../domain/limits';
+import { claimKeySql, type IdempotentRequest } from './idempotency';
 
 /** System events that only reach hooks with the matching `*_events` flag. */
 const FLAGGED_SYSTEM_EVENTS: readonly string[] = SYSTEM_EVENTS;
@@ -95,33 +96,58 @@ export class Outbox {
    * interactive transaction, which costs a round trip per step). Hooks are matched inside it,
    * except for branch-filtered events, whose filters (globs, RE2) run here first.
    */
-  async publish(event: ValidEvent, now: Date): Promise<PublishResult> {
-    const chosen = branchFiltered(event) ? await this.branchMatches(event, now) : null;
-    const rows = await this.prisma.$queryRaw<PublishedRow[]>`
-      WITH event AS (
-        INSERT INTO events (name, subject_type, subject, ref, payload)
-        VALUES (${event.name}, ${event.subjectType}::subject_type, ${event.subject}, ${event.ref}, ${payloadText(event)}::json)
+  async publish(event: ValidEvent, now: Date): Promise<PublishResult>;
+  /** With an idempotency key: null when the key is already taken (nothing was stored). */
+  async publish(event: ValidEvent, now: Date, once: IdempotentRequest): Promise<PublishResult | null>;
+  async publish(event: ValidEvent, now: Date, once?: IdempotentRequest): Promise<PublishResult | null> {
+    const result = await this.insert(this.prisma, event, now, { once });
+    if (!result) return null;
+    const updates = result.deliveries.map((delivery) => ({ deliveryId: delivery.id, hookId: delivery.hookId }));
+    // After the commit: a wake-up call, not part of the record. Missed, the workers' polling finds the work.
+    const notify = notifySql(this.events.notifyStatements(updates, updates.length > 0));
+    // The event is committed: a failed wake-up must not turn that into an error (the client would
+    // retry and duplicate it). Workers poll, and reconnecting listeners look for due work.
+    if (notify) await this.prisma.$executeRaw(notify).catch(() => 0);
+    this.events.emitLocal(updates, updates.length > 0);
+    return result;
+  }
+
+  /**
+   * The statement of `publish`, through `client` (a transaction's, for events published with the
+   * change that causes them), with no wake-up. `excludeHookId`: a hook the event must not reach.
+   * `once`: stored only if the idempotency key is free (see idempotency.ts); null otherwise.
+   */
+  async insert(
+    client: Prisma.TransactionClient | PrismaClient, event: ValidEvent, now: Date,
+    options: { excludeHookId?: number; once?: IdempotentRequest | undefined } = {},
+  ): Promise<PublishResult | null> {
+    const chosen = branchFiltered(event) ? await this.branchMatches(event, now, client) : null;
+    const exclude = options.excludeHookId === undefined ? Prisma.empty : Prisma.sql`AND h.id <> ${options.excludeHookId}`;
+    const values = Prisma.sql`${event.name}, ${event.subjectType}::subject_type, ${event.subject}, ${event.ref}, ${payloadText(event)}::json`;
+    const rows = await client.$queryRaw<PublishedRow[]>`
+      WITH ${options.once ? Prisma.sql`${claimKeySql(options.once, now)},
+      event AS (
+        INSERT INTO events (id, name, subject_type, subject, ref, payload)
+        SELECT claim.event_id, ${values} FROM claim
         RETURNING id, created_at
-      ), inserted AS (
+      )` : Prisma.sql`event AS (
+        INSERT INTO events (name, subject_type, subject, ref, payload)
+        VALUES (${values})
+        RETURNING id, created_at
+      )`}, inserted AS (
         INSERT INTO deliveries (uuid, event_id, hook_id, next_attempt_at, updated_at)
         SELECT gen_random_uuid(), event.id, h.id, ${now}, ${now}
         FROM event CROSS JOIN hooks h
-        WHERE ${matchSql(event, now)} ${chosen ? Prisma.sql`AND h.id = ANY(${chosen}::int[])` : Prisma.empty}
+        WHERE ${matchSql(event, now)} ${chosen ? Prisma.sql`AND h.id = ANY(${chosen}::int[])` : Prisma.empty} ${exclude}
         ORDER BY h.id
         RETURNING ${DELIVERY_COLUMNS}
       )
       SELECT event.id AS event_id, event.created_at AS event_created_at, to_jsonb(inserted) AS delivery
       FROM event LEFT JOIN inserted ON true
       ORDER BY inserted.id`;
-    const first = rows[0]!;
+    const first = rows[0];
+    if (!first) return null;
     const deliveries = rows.flatMap((row) => (row.delivery ? [deliveryFromJson(row.delivery)] : []));
-    const updates = deliveries.map((delivery) => ({ deliveryId: delivery.id, hookId: delivery.hookId }));
-    // After the commit: a wake-up call, not part of the record. Missed, the workers' polling finds the work.
-    const notify = notifySql(this.events.notifyStatements(updates, deliveries.length > 0));
-    // The event is committed: a failed wake-up must not turn that into an error (the client would
-    // retry and duplicate it). Workers poll, and reconnecting listeners look for due work.
-    if (notify) await this.prisma.$executeRaw(notify).catch(() => 0);
-    this.events.emitLocal(updates, deliveries.length > 0);
     const stored: Event = {
       id: first.event_id, name: event.name, subjectType: event.subjectType, subject: event.subject, ref: event.ref,
       // Validated JSON (parsed from text), so the input type is the stored one.
@@ -134,8 +160,8 @@ export class Outbox {
    * Hooks that match this push-like event and whose branch filter takes its ref: the same SQL
    * match as `publish`, then the filters, which are not SQL (globs, RE2).
    */
-  private async branchMatches(event: ValidEvent, now: Date): Promise<number[]> {
-    const hooks = await this.prisma.$queryRaw<{ id: number; filter: string | null; strategy: BranchFilterStrategy }[]>`
+  private async branchMatches(event: ValidEvent, now: Date, client: Prisma.TransactionClient | PrismaClient): Promise<number[]> {
+    const hooks = await client.$queryRaw<{ id: number; filter: string | null; strategy: BranchFilterStrategy }[]>`
       SELECT h.id, h.push_events_branch_filter AS filter, h.branch_filter_strategy::text AS strategy
       FROM hooks h WHERE ${matchSql(event, now)}`;
     return hooks.filter((hook) => branchFilterMatches(hook.strategy, hook.filter, event.ref)).map((hook) => hook.id);

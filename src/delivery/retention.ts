@@ -15,6 +15,7 @@ import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import { FINISHED_STATUSES, retentionCutoff } from '../domain/log-retention';
 import type { Logger } from '../logger';
+import { pruneIdempotencyKeys } from './idempotency';
 
 export interface RetentionBatchInput {
   /** The last id the previous batch of this step reached; 0 at the start of a run. */
@@ -128,9 +129,21 @@ export function orphanEventsStep(prisma: PrismaClient): RetentionStep {
   };
 }
 
+/** Idempotency keys past their 24 hours (they expire on their own clock, not the log's). */
+export function expiredIdempotencyKeysStep(prisma: PrismaClient): RetentionStep {
+  return {
+    name: 'idempotency_keys',
+    tables: ['idempotency_keys'],
+    async batch({ limit, now }) {
+      const removed = await pruneIdempotencyKeys(prisma, now, limit);
+      return { removed: { idempotency_keys: removed }, next: removed < limit ? null : 0 };
+    },
+  };
+}
+
 /** The delivery log's steps, in the order that lets each one see what the previous removed. */
 export function logRetentionSteps(prisma: PrismaClient): RetentionStep[] {
-  return [expiredDeliveriesStep(prisma), orphanEventsStep(prisma)];
+  return [expiredDeliveriesStep(prisma), orphanEventsStep(prisma), expiredIdempotencyKeysStep(prisma)];
 }
 
 /** Arbitrary but fixed, and not the migrations' key: one retention run at a time per database. */

@@ -7,8 +7,12 @@
 // worker whose lease was taken over records its attempt but no longer moves the delivery.
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
-import type { AlertStatus, DeliveryStatus, HookKind } from '../generated/prisma/enums';
+import type { AlertStatus, DeliveryStatus, HookKind, SubjectType } from '../generated/prisma/enums';
 import type { DeliveryUpdate } from '../domain/delivery-operations';
+import {
+  PERMANENT_DISABLE_AT, attemptEffect, combineEffects, healthAfter, onlyResets, operationalEventFor,
+  type AlertAnnouncer, type AlertChange, type AttemptEffect, type AttemptMode, type HookSendState,
+} from '../domain/hook-health';
 import type { Logger } from '../logger';
 import { retryDelay } from './backoff';
 import { UPDATES_PER_NOTIFY, notifySql, type DeliveryEvents } from './events';
@@ -18,7 +22,7 @@ export interface ClaimedDelivery {
   job: DeliveryJob;
   /** Attempts made before this one. */
   attemptCount: number;
-  hook: { isActive: boolean; alertStatus: AlertStatus; disabledUntil: Date | null; recentFailures: number };
+  hook: HookSendState & { recentFailures: number };
 }
 
 interface JobRow {
@@ -37,6 +41,7 @@ interface JobRow {
   is_active: boolean;
   alert_status: AlertStatus;
   disabled_until_ms: number | null;
+  retry_after_until_ms: number | null;
   recent_failures: number;
   event_name: string;
   body: string;
@@ -53,6 +58,7 @@ function jobSelect(source: Prisma.Sql): Prisma.Sql {
       h.signing_token, h.previous_secret, (extract(epoch FROM h.previous_secret_expires_at) * 1000)::float8 AS previous_secret_expires_ms,
       h.enable_ssl_verification, h.is_active, h.alert_status::text AS alert_status,
       (extract(epoch FROM h.disabled_until) * 1000)::float8 AS disabled_until_ms, h.recent_failures,
+      (extract(epoch FROM h.retry_after_until) * 1000)::float8 AS retry_after_until_ms,
       e.name AS event_name, e.payload::text AS body,
       COALESCE((SELECT json_agg(json_build_object('key', v.key, 'value', v.value))::text FROM url_variables v WHERE v.hook_id = h.id), '[]') AS url_variables,
       COALESCE((SELECT json_agg(json_build_object('key', ch.key, 'value', ch.value))::text FROM custom_headers ch WHERE ch.hook_id = h.id), '[]') AS custom_headers
@@ -67,6 +73,7 @@ function toClaimed(row: JobRow): ClaimedDelivery {
       isActive: row.is_active,
       alertStatus: row.alert_status,
       disabledUntil: row.disabled_until_ms === null ? null : new Date(row.disabled_until_ms),
+      retryAfterUntil: row.retry_after_until_ms === null ? null : new Date(row.retry_after_until_ms),
       recentFailures: row.recent_failures,
     },
     job: {
@@ -96,39 +103,21 @@ function toClaimed(row: JobRow): ClaimedDelivery {
  * auto-disable). `test` and `redeliver`: made by hand, outside the schedule; their failures do not
  * count towards auto-disable, their successes do reset it.
  */
-export type AttemptMode = 'scheduled' | 'test' | 'redeliver';
+export type { AttemptMode };
 
 export interface AttemptToRecord {
   job: DeliveryJob;
   result: AttemptResult;
   attemptCount: number;
   mode: AttemptMode;
+  /** The hook's alert status when the delivery was loaded: a success to a system hook that was
+   * executable then has nothing to reset (system hooks count no failures), so costs no statement. */
+  hookAlertStatus?: AlertStatus;
 }
 
 export interface RecordedAttempt {
   status: DeliveryStatus;
   nextAttemptAt: Date | null;
-}
-
-/** Auto-disable thresholds (GitLab's): temporarily from the 4th failure, for good at the 40th. */
-export const TEMPORARY_DISABLE_FROM = 4;
-export const PERMANENT_DISABLE_AT = 40;
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-
-/**
- * Where a subject hook stands after `failures` consecutive failed attempts. We count every failed
- * scheduled attempt (as GitLab counts every failed execution), not only deliveries that ran out of
- * retries: a receiver that is down for a while is backed off quickly instead of being hammered by
- * the retries of every pending delivery.
- */
-export function alertStateAfter(failures: number, now: Date): { alertStatus: AlertStatus; disabledUntil: Date | null } {
-  if (failures >= PERMANENT_DISABLE_AT) return { alertStatus: 'DISABLED', disabledUntil: null };
-  if (failures >= TEMPORARY_DISABLE_FROM) {
-    const backoff = Math.min(DAY, MINUTE * 2 ** (failures - TEMPORARY_DISABLE_FROM));
-    return { alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: new Date(now.getTime() + backoff) };
-  }
-  return { alertStatus: 'EXECUTABLE', disabledUntil: null };
 }
 
 export class DeliveryStore {
@@ -137,6 +126,8 @@ export class DeliveryStore {
     private readonly events: DeliveryEvents,
     private readonly retrySchedule: readonly number[],
     private readonly logger: Logger,
+    /** Publishes the operational events (hook_disabled, …) in the transaction that changes a hook. */
+    private readonly announcer: AlertAnnouncer | null = null,
   ) {}
 
   /** Claims up to `limit` due deliveries, skipping the hooks in `excludedHookIds`. */
@@ -242,7 +233,9 @@ export class DeliveryStore {
    */
   async record(owner: string, given: readonly AttemptToRecord[], now: Date): Promise<RecordedAttempt[]> {
     if (given.length === 0) return [];
-    if (given.every((attempt) => attempt.mode === 'scheduled' && (attempt.result.verdict === 'success' || attempt.job.hookKind !== 'SUBJECT'))) {
+    // What each answer does to its hook is the domain's call (hook-health.ts); batches where it
+    // does no more than reset a success take the one-statement path.
+    if (given.every((attempt) => attempt.mode === 'scheduled' && onlyResets(effectOf(attempt, now)))) {
       return this.recordScheduled(owner, given, now);
     }
     let attempts = given;
@@ -308,16 +301,13 @@ export class DeliveryStore {
         }
       }
       const changes = await this.updateHookHealth(tx, attempts, now);
+      // Announced in the transaction that makes the change: a hook never goes dark unannounced.
+      if (changes.length > 0) await this.announcer?.announce(tx, changes, now);
       const notify = notifySql(this.events.notifyStatements(updates, false));
       if (notify) await tx.$executeRaw(notify);
       return changes;
     });
-    for (const alert of alerts) {
-      this.logger.warn({ hookId: alert.hookId, alertStatus: alert.alertStatus, disabledUntil: alert.disabledUntil, failures: alert.failures },
-        alert.alertStatus === 'DISABLED'
-          ? `hook ${alert.hookId} disabled after ${alert.failures} consecutive failed deliveries`
-          : `hook ${alert.hookId} temporarily disabled after ${alert.failures} consecutive failed deliveries`);
-    }
+    this.logChanges(alerts);
     this.events.emitLocal(updates, false);
     return outcomes;
   }
@@ -334,12 +324,12 @@ export class DeliveryStore {
       ${result.requestUrl}::text, ${JSON.stringify(result.requestHeaders)}::jsonb, ${result.responseStatus}::int,
       ${result.responseHeaders === null ? null : JSON.stringify(result.responseHeaders)}::jsonb, ${result.responseBody}::text,
       ${result.error}::text, ${outcomes[index]!.status}::text, ${outcomes[index]!.nextAttemptAt}::timestamptz)`);
-    // A success resets its subject hook's failure count; rows with nothing to reset are not written.
-    const succeeded = [...new Set(attempts.filter((a) => a.job.hookKind === 'SUBJECT').map((a) => a.job.hookId))];
+    // A success resets its hook's failure count; rows with nothing to reset are not written.
+    const succeeded = [...new Set(attempts.filter((a) => a.result.verdict === 'success' && mayNeedReset(a)).map((a) => a.job.hookId))];
     const notify = this.events.notifyUpdatesAggregate(Prisma.sql`v.delivery_id`, Prisma.sql`v.hook_id`);
     // `alive` locks the deliveries in id order, as the general path does; a delivery deleted with
     // its hook while in flight is not in it, and its attempt is dropped. Everything else joins it.
-    const rows = await this.prisma.$queryRaw<{ kept: number[] }[]>`
+    const rows = await this.prisma.$queryRaw<{ kept: number[]; enabled: string | null }[]>`
       WITH v (i, delivery_id, hook_id, started_at, duration_ms, request_url, request_headers, response_status,
               response_headers, response_body, error, status, next) AS (VALUES ${Prisma.join(values)}),
       alive AS (
@@ -359,15 +349,18 @@ export class DeliveryStore {
         FROM v JOIN alive ON alive.id = v.delivery_id
         WHERE d.id = v.delivery_id AND d.lease_owner = ${owner}
       ),
-      healthy AS (
-        UPDATE hooks SET recent_failures = 0, alert_status = 'EXECUTABLE', disabled_until = NULL, updated_at = ${now}
-        WHERE id IN (${succeeded.length > 0 ? Prisma.join(succeeded) : Prisma.sql`NULL`})
-          AND (recent_failures <> 0 OR alert_status <> 'EXECUTABLE')
-      )
-      SELECT array_agg(v.i) AS kept${notify ? Prisma.sql`, ${notify} AS notified` : Prisma.empty}
+      ${resetHealthSql(succeeded, now)}
+      SELECT array_agg(v.i) AS kept, (SELECT json_agg(healthy)::text FROM healthy) AS enabled${notify ? Prisma.sql`, ${notify} AS notified` : Prisma.empty}
       FROM v JOIN alive ON alive.id = v.delivery_id
       GROUP BY v.i / ${UPDATES_PER_NOTIFY}::int`;
     const kept = rows.flatMap((row) => row.kept);
+    // Rare (a hook back from a backoff): announced after the statement, in a transaction of its own.
+    const enabled = reenabledChanges(rows[0]?.enabled ?? null, now);
+    if (enabled.length > 0) {
+      this.logChanges(enabled);
+      await this.prisma.$transaction((tx) => this.announcer?.announce(tx, enabled, now) ?? Promise.resolve())
+        .catch((error: unknown) => this.logger.error({ err: error }, 'could not announce re-enabled hooks'));
+    }
     this.events.emitLocal(kept.map((index) => ({ deliveryId: attempts[index]!.job.deliveryId, hookId: attempts[index]!.job.hookId })), false);
     return kept.map((index) => outcomes[index]!);
   }
@@ -378,51 +371,119 @@ export class DeliveryStore {
     if (attempt.mode === 'test') return { status: 'FAILED', nextAttemptAt: null };
     if (attempt.mode === 'redeliver') return { status: 'FAILED', nextAttemptAt: null };
     const delay = verdict === 'retry' ? retryDelay(attempt.attemptCount + 1, this.retrySchedule) : null;
-    return delay === null ? { status: 'FAILED', nextAttemptAt: null } : { status: 'RETRYING', nextAttemptAt: new Date(now.getTime() + delay) };
+    if (delay === null) return { status: 'FAILED', nextAttemptAt: null };
+    // The receiver asked for a pause: never sooner than it said, whatever the schedule says.
+    const { retryAfterUntil } = effectOf(attempt, now);
+    const next = Math.max(now.getTime() + delay, retryAfterUntil?.getTime() ?? 0);
+    return { status: 'RETRYING', nextAttemptAt: new Date(next) };
   }
 
   /**
-   * Auto-disable bookkeeping for subject hooks (system hooks are exempt, as in GitLab). Returns the
-   * hooks whose alert status changed for the worse, to be logged.
+   * Carries out what the attempts do to their hooks (hook-health.ts decides): resets, auto-disable
+   * counts, 410 Gone, Retry-After pauses. Returns the changes of alert status to announce.
    */
-  private async updateHookHealth(tx: Prisma.TransactionClient, attempts: readonly AttemptToRecord[], now: Date) {
-    // Per hook, in order: a success wipes the count, a scheduled failure adds one.
-    const perHook = new Map<number, { reset: boolean; failures: number }>();
-    for (const { job, result, mode } of attempts) {
-      if (job.hookKind !== 'SUBJECT') continue;
-      const entry = perHook.get(job.hookId) ?? { reset: false, failures: 0 };
-      // The reset is one statement per batch, and it only writes rows that had failures.
-      if (result.verdict === 'success') perHook.set(job.hookId, { reset: true, failures: 0 });
-      else if (mode === 'scheduled') perHook.set(job.hookId, { ...entry, failures: entry.failures + 1 });
-      else perHook.set(job.hookId, entry);
+  private async updateHookHealth(tx: Prisma.TransactionClient, attempts: readonly AttemptToRecord[], now: Date): Promise<AlertChange[]> {
+    const perHook = new Map<number, AttemptEffect[]>();
+    for (const attempt of attempts) {
+      const effects = perHook.get(attempt.job.hookId) ?? [];
+      if (effects.length === 0) perHook.set(attempt.job.hookId, effects);
+      effects.push(effectOf(attempt, now));
     }
-    const resets = [...perHook].filter(([, e]) => e.reset && e.failures === 0).map(([id]) => id);
+    const combined = [...perHook].map(([hookId, effects]) => ({ hookId, effect: combineEffects(effects) }));
+    // Plain resets are one statement per batch, and it only writes rows that had something to reset.
+    const resettable = new Set(attempts.filter(mayNeedReset).map((attempt) => attempt.job.hookId));
+    const resets = combined.filter(({ hookId, effect }) => effect.reset && onlyResets(effect) && resettable.has(hookId)).map(({ hookId }) => hookId);
+    const changes: AlertChange[] = [];
     if (resets.length > 0) {
-      await tx.hook.updateMany({
-        where: { id: { in: resets }, OR: [{ recentFailures: { not: 0 } }, { alertStatus: { not: 'EXECUTABLE' } }] },
-        data: { recentFailures: 0, alertStatus: 'EXECUTABLE', disabledUntil: null },
-      });
+      const [row] = await tx.$queryRaw<{ enabled: string | null }[]>`
+        WITH ${resetHealthSql(resets, now)} SELECT (SELECT json_agg(healthy)::text FROM healthy) AS enabled`;
+      changes.push(...reenabledChanges(row?.enabled ?? null, now));
     }
-    const changes: { hookId: number; alertStatus: AlertStatus; disabledUntil: Date | null; failures: number }[] = [];
-    for (const [hookId, entry] of perHook) {
-      if (entry.failures === 0) continue;
+    for (const { hookId, effect } of combined.sort((a, b) => a.hookId - b.hookId)) {
+      if (onlyResets(effect)) continue;
       // Row lock: two processes failing the same hook at once must both count.
-      const [hook] = await tx.$queryRaw<{ recent_failures: number; alert_status: AlertStatus }[]>`
-        SELECT recent_failures, alert_status FROM hooks WHERE id = ${hookId} FOR UPDATE`;
-      if (!hook) continue;
-      const failures = (entry.reset ? 0 : hook.recent_failures) + entry.failures;
-      // A hook someone disabled for good stays so; only re-enabling it resets the count.
-      const state = hook.alert_status === 'DISABLED' ? { alertStatus: 'DISABLED' as const, disabledUntil: null } : alertStateAfter(failures, now);
-      await tx.hook.update({ where: { id: hookId }, data: { recentFailures: failures, ...state } });
-      if (state.alertStatus !== 'EXECUTABLE' && (state.alertStatus !== hook.alert_status || state.alertStatus === 'TEMPORARILY_DISABLED')) {
-        changes.push({ hookId, ...state, failures });
-      }
+      const [row] = await tx.$queryRaw<HealthRow[]>`
+        SELECT kind::text AS kind, subject_type::text AS subject_type, subject, recent_failures, alert_status::text AS alert_status,
+          disabled_until, retry_after_until
+        FROM hooks WHERE id = ${hookId} FOR NO KEY UPDATE`;
+      if (!row) continue;
+      const before = { recentFailures: row.recent_failures, alertStatus: row.alert_status, disabledUntil: row.disabled_until, retryAfterUntil: row.retry_after_until };
+      const after = healthAfter(before, effect, now);
+      await tx.hook.update({ where: { id: hookId }, data: after });
+      const event = operationalEventFor(before, after, now);
+      if (event) changes.push({ event, hook: { id: hookId, kind: row.kind, subjectType: row.subject_type, subject: row.subject }, state: after, at: now });
     }
     return changes;
+  }
+
+  private logChanges(changes: readonly AlertChange[]): void {
+    for (const { event, hook, state } of changes) {
+      const fields = { hookId: hook.id, alertStatus: state.alertStatus, disabledUntil: state.disabledUntil, failures: state.recentFailures };
+      if (event === 'hook_enabled') this.logger.info(fields, `hook ${hook.id} is executable again`);
+      else if (event === 'hook_disabled') this.logger.warn(fields, `hook ${hook.id} disabled (410 Gone, or ${PERMANENT_DISABLE_AT} consecutive failed deliveries)`);
+      else this.logger.warn(fields, `hook ${hook.id} temporarily disabled after ${state.recentFailures} consecutive failed deliveries`);
+    }
   }
 
   private async notify(updates: readonly DeliveryUpdate[]): Promise<void> {
     const notify = notifySql(this.events.notifyStatements(updates, false));
     if (notify) await this.prisma.$executeRaw(notify);
   }
+}
+
+interface HealthRow {
+  kind: HookKind;
+  subject_type: SubjectType | null;
+  subject: string | null;
+  recent_failures: number;
+  alert_status: AlertStatus;
+  disabled_until: Date | null;
+  retry_after_until: Date | null;
+}
+
+/** Subject hooks may have failures to wipe; a system hook only a status (a 410) to clear. */
+function mayNeedReset(attempt: AttemptToRecord): boolean {
+  return attempt.job.hookKind === 'SUBJECT' || attempt.hookAlertStatus !== 'EXECUTABLE';
+}
+
+function effectOf(attempt: AttemptToRecord, now: Date): AttemptEffect {
+  const { result } = attempt;
+  return attemptEffect(attempt.job.hookKind, attempt.mode, {
+    succeeded: result.verdict === 'success',
+    responseStatus: result.responseStatus,
+    responseHeaders: result.responseHeaders,
+  }, now);
+}
+
+/**
+ * CTEs `was` and `healthy`: a success's reset of these hooks (failure count, alert status), only
+ * where there is something to reset. `healthy` returns each reset hook with the status it had
+ * (`was` locks the rows first, so that is the status as committed, not as this statement's
+ * snapshot saw it), which tells the re-enabled ones apart.
+ */
+function resetHealthSql(hookIds: readonly number[], now: Date): Prisma.Sql {
+  return Prisma.sql`
+    was AS (
+      SELECT id, alert_status FROM hooks
+      WHERE id IN (${hookIds.length > 0 ? Prisma.join(hookIds) : Prisma.sql`NULL`})
+        AND (recent_failures <> 0 OR alert_status <> 'EXECUTABLE')
+      ORDER BY id FOR NO KEY UPDATE
+    ),
+    healthy AS (
+      UPDATE hooks AS h SET recent_failures = 0, alert_status = 'EXECUTABLE', disabled_until = NULL, updated_at = ${now}
+      FROM was WHERE h.id = was.id
+      RETURNING h.id, h.kind::text AS kind, h.subject_type::text AS subject_type, h.subject, was.alert_status::text AS previous
+    )`;
+}
+
+/** The hook_enabled changes among the rows `healthy` returned (as json_agg text). */
+function reenabledChanges(json: string | null, now: Date): AlertChange[] {
+  if (!json) return [];
+  const rows = JSON.parse(json) as { id: number; kind: HookKind; subject_type: SubjectType | null; subject: string | null; previous: AlertStatus }[];
+  return rows.flatMap((row) => (row.previous === 'EXECUTABLE' ? [] : [{
+    event: 'hook_enabled' as const,
+    hook: { id: row.id, kind: row.kind, subjectType: row.subject_type, subject: row.subject },
+    state: { alertStatus: 'EXECUTABLE' as const, disabledUntil: null, recentFailures: 0 },
+    at: now,
+  }]));
 }

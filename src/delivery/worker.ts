@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { OutageLog, type DatabaseAvailability } from '../db/availability';
+import { sendDecision } from '../domain/hook-health';
 import type { Logger } from '../logger';
 import type { DeliveryEvents } from './events';
 import { HostLimiter } from './host-limiter';
@@ -180,12 +181,15 @@ export class WorkerPool {
     const postponed = new Map<number, number[]>();
     for (const delivery of claimed) {
       const { hook, job } = delivery;
-      if (!hook.isActive || hook.alertStatus === 'DISABLED') {
+      // Whether the hook may be sent to now is the domain's rule (hook-health.ts).
+      const decision = sendDecision(hook, now);
+      if (decision.action === 'abandon') {
         abandoned.push(job.deliveryId);
         continue;
       }
-      if (hook.alertStatus === 'TEMPORARILY_DISABLED' && hook.disabledUntil && hook.disabledUntil > now) {
-        const until = hook.disabledUntil.getTime();
+      if (decision.action === 'wait') {
+        // Given back unsent: the attempt count is untouched.
+        const until = decision.until.getTime();
         postponed.set(until, [...(postponed.get(until) ?? []), job.deliveryId]);
         continue;
       }
@@ -234,7 +238,7 @@ export class WorkerPool {
         this.hostDone(host);
         // Cut short by shutdown: not an answer from the receiver, so nothing to record; released.
         if (this.abort.signal.aborted && result.verdict !== 'success' && result.responseStatus === null) return;
-        return this.record({ job: delivery.job, result, attemptCount: delivery.attemptCount, mode: 'scheduled' });
+        return this.record({ job: delivery.job, result, attemptCount: delivery.attemptCount, mode: 'scheduled', hookAlertStatus: delivery.hook.alertStatus });
       })
       .catch((error: unknown) => this.options.logger.error({ err: error, deliveryId: delivery.job.deliveryId }, 'delivery attempt failed unexpectedly'))
       .finally(() => {

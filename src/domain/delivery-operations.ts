@@ -15,6 +15,8 @@ export interface PublishEventInput {
   /** Git ref for push-like events (`refs/heads/main`), matched against branch filters. */
   ref?: string | null;
   payload: unknown;
+  /** Within 24 h, a repeat with the same key (by the same user) answers what the first answered. */
+  idempotencyKey?: string | null;
 }
 
 export type DeliveryWithAttempts = Delivery & { attempts: DeliveryAttempt[] };

@@ -50,3 +50,10 @@ export class ConflictError extends DomainError {
     super(message);
   }
 }
+
+/** An `Idempotency-Key` already used, within its 24 hours, for a different publish request. */
+export class IdempotencyConflictError extends ConflictError {
+  constructor() {
+    super('idempotencyKey', 'Idempotency-Key was already used with a different request');
+  }
+}

@@ -12,6 +12,7 @@ import {
 import { DEFAULT_HOOK_LIMITS, isDatabaseId, namespaceQuotaIssue, type HookLimits } from './limits';
 import { customHeaderKeyIssue, customHeaderValueIssue, planCustomHeaders, sameHeader, type CustomHeader } from './custom-headers';
 import { applySigningInput, rotate, type RotationInput, type SignatureScheme } from './signing';
+import { REENABLED, updateReenables, type AlertAnnouncer } from './hook-health';
 
 /** Decides whether a hook URL may be called (the SSRF guard); returns the reason when it may not. */
 export interface UrlPolicy {
@@ -57,8 +58,12 @@ export interface CreateHookInput extends HookFields {
   subject?: string | null;
 }
 
-/** Any subset of a hook's fields. `subjectType`/`subject` may be repeated but never changed. */
-export type UpdateHookInput = Partial<CreateHookInput>;
+/**
+ * Any subset of a hook's fields. `subjectType`/`subject` may be repeated but never changed.
+ * `reenable`: the update re-enables a disabled hook even without `isActive: true` (the GitLab
+ * dialect's `PUT /hooks/:id`).
+ */
+export type UpdateHookInput = Partial<CreateHookInput> & { reenable?: boolean };
 
 export interface HookFilter {
   kind?: HookKind | null;
@@ -76,6 +81,9 @@ export interface Page {
 type HookState = Omit<Prisma.HookUncheckedCreateInput, 'events'> & { events: string[] };
 
 export class HookService {
+  /** Announces re-enabled hooks (hook_enabled); set by the delivery engine, which publishes events. */
+  private announcer: AlertAnnouncer | null = null;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly urlPolicy: UrlPolicy = allowAllUrls,
@@ -83,6 +91,10 @@ export class HookService {
     private readonly cache: HookCache<HookRecord> | null = null,
     private readonly limits: HookLimits = DEFAULT_HOOK_LIMITS,
   ) {}
+
+  announceAlertChangesWith(announcer: AlertAnnouncer): void {
+    this.announcer = announcer;
+  }
 
   /** Hooks held in memory by `get` (see hook-cache.ts). */
   get cacheSize(): number {
@@ -185,14 +197,22 @@ export class HookService {
     if (issues.length > 0) throw new ValidationError(issues);
     const { urlVariables: _vars, customHeaders: storedHeaders, createdBy: _by, id: _id, createdAt: _c, updatedAt: _u, ...stored } = current;
     const { state, headers } = await this.validate(current.kind, stored, patch, storedHeaders.map((header) => header.key), false);
-    // Setting a hook active again is how someone re-enables one that deliveries disabled.
-    const reenable = patch.isActive === true ? { alertStatus: 'EXECUTABLE' as const, disabledUntil: null, recentFailures: 0 } : {};
+    // Setting a hook active again is how someone re-enables one that deliveries disabled (hook-health.ts).
+    const reenables = updateReenables(patch);
+    const reenable = reenables ? REENABLED : {};
+    // Back from disabled: announced (hook_enabled) in the transaction that re-enables it.
+    const announcer = reenables && current.alertStatus !== 'EXECUTABLE' ? this.announcer : null;
     const { kind: _k, subjectType: _st, subject: _s, namespace: _n, createdById: _cb, ...changes } = state;
     try {
-      if (headers.length === 0) return await this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+      if (headers.length === 0 && !announcer) return await this.prisma.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
       return await this.prisma.$transaction(async (tx) => {
-        await this.writeCustomHeaders(tx, id, headers);
-        return tx.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+        if (headers.length > 0) await this.writeCustomHeaders(tx, id, headers);
+        const hook = await tx.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
+        const now = new Date();
+        await announcer?.announce(tx, [{
+          event: 'hook_enabled', hook: { id, kind: hook.kind, subjectType: hook.subjectType, subject: hook.subject }, state: REENABLED, at: now,
+        }], now);
+        return hook;
       });
     } catch (error) {
       throw goneHook(error);
@@ -204,7 +224,12 @@ export class HookService {
   async delete(actor: Actor, id: number, kind?: HookKind): Promise<HookRecord> {
     const hook = await this.find(actor, id, kind, false);
     try {
-      await this.prisma.hook.delete({ where: { id } });
+      await this.prisma.$transaction(async (tx) => {
+        // The delivery engine records an attempt by locking the delivery, then its hook. Locking in
+        // that order here too makes a delete during a recording wait for it instead of deadlocking.
+        await tx.$queryRaw`SELECT count(*)::int AS n FROM (SELECT id FROM deliveries WHERE hook_id = ${id} ORDER BY id FOR UPDATE) AS locked`;
+        await tx.hook.delete({ where: { id } });
+      });
     } catch (error) {
       throw goneHook(error);
     } finally {

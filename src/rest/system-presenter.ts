@@ -108,7 +108,8 @@ export function parseCreate(params: Params): CreateHookInput {
 
 export function parseUpdate(params: Params): UpdateHookInput {
   if (!HOOK_PARAMS.some((name) => params[name] !== undefined)) throw new NoParametersError();
-  return hookFields(params);
+  // Any update through this dialect re-enables a disabled system hook (system hooks have no is_active here).
+  return { ...hookFields(params), reenable: true };
 }
 
 export class NoParametersError extends Error {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { SubjectType } from '../generated/prisma/enums';
 import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
-import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
+import { ConflictError, DomainError, IdempotencyConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
 import type { CreateHookInput, HookFilter, HookRecord, UpdateHookInput } from '../domain/hooks';
 import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
 
@@ -15,6 +15,7 @@ const FIELD_NAMES: Record<string, string> = {
   isActive: 'is_active',
   createdBy: 'created_by',
   pushEventsBranchFilter: 'push_events_branch_filter',
+  idempotencyKey: 'Idempotency-Key',
 };
 
 export function presentHook(hook: HookRecord) {
@@ -26,7 +27,9 @@ export function presentHook(hook: HookRecord) {
     name: hook.name,
     secret: hook.secret,
     url: hook.url,
-    is_active: hook.isActive,
+    // The seed's shape has no alert status: a hook disabled for good (410 Gone, 40 failures) shows
+    // as inactive, and `PUT` with `is_active: true` is what re-enables it.
+    is_active: hook.isActive && hook.alertStatus !== 'DISABLED',
     created_by: hook.createdBy?.username ?? null,
     created_at: hook.createdAt.toISOString(),
     updated_at: hook.updatedAt.toISOString(),
@@ -113,9 +116,12 @@ export function parseListFilter(query: URLSearchParams): HookFilter {
   return { kind: 'SUBJECT', subjectType: input.subject_type ? SUBJECT_TYPES[input.subject_type] : null, subject: input.subject ?? null };
 }
 
-export function parsePublish(params: Params): PublishEventInput {
+/** The body, and the `Idempotency-Key` header (checked by the domain; repeated, it is invalid). */
+export function parsePublish(params: Params, idempotencyKey?: string | string[]): PublishEventInput {
   const input = parse(publishSchema, params);
+  if (Array.isArray(idempotencyKey)) throw new ParameterError('Idempotency-Key', 'invalid', 'must be given once');
   return {
+    idempotencyKey: idempotencyKey ?? null,
     event: input.event,
     subjectType: input.subject_type ? SUBJECT_TYPES[input.subject_type] : null,
     subject: input.subject ?? null,
@@ -161,6 +167,7 @@ export function presentError(error: unknown): ErrorAnswer | null {
   if (error instanceof UnauthenticatedError) return answer(401, { code: 'unauthorized', message: error.message });
   if (error instanceof ForbiddenError) return answer(403, { code: 'permission_denied', message: error.message });
   if (error instanceof NotFoundError) return answer(404, { code: 'resource_not_exist', message: `${error.resource} does not exist` });
+  if (error instanceof IdempotencyConflictError) return answer(409, { code: 'conflict', message: error.message });
   if (error instanceof ConflictError) {
     return answer(409, { code: 'resource_already_exist', message: `${fieldName(error.field)} ${error.message}`, field: fieldName(error.field) });
   }

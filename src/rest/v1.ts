@@ -50,7 +50,7 @@ export function v1Routes(deps: RestDependencies): NodeHandler {
       // Who may publish is settled before the body is read: a stranger's payload is never parsed.
       const actor = await authenticate(req);
       requirePublisher(actor);
-      const input = v1.parsePublish(await readJsonBody(req));
+      const input = v1.parsePublish(await readJsonBody(req), req.headers['idempotency-key']);
       sendJson(res, 202, v1.presentPublished(await deliveries.publish(actor, input)));
     });
 

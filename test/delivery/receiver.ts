@@ -11,7 +11,7 @@ export interface Received {
 }
 
 /** A status to answer, 'hang' to never answer, or a promise of the status to answer once it settles. */
-export type Answer = number | 'hang' | { status: number; body: string } | Promise<number>;
+export type Answer = number | 'hang' | { status: number; body: string; headers?: Record<string, string> } | Promise<number>;
 
 export interface Receiver {
   url: string;
@@ -47,8 +47,8 @@ export async function startReceiver(answer: (request: Received, index: number) =
         });
         return;
       }
-      const { status, body } = typeof reply === 'number' ? { status: reply, body: 'ok' } : reply;
-      res.writeHead(status, { 'content-type': 'text/plain' });
+      const { status, body, headers = {} } = typeof reply === 'number' ? { status: reply, body: 'ok' } : reply;
+      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
       res.end(body);
     });
   });

@@ -1,7 +1,7 @@
 // Pure rules of the delivery engine: retry delays and auto-disable thresholds.
 import { describe, expect, it } from 'vitest';
 import { retryDelay } from '../../src/delivery/backoff';
-import { alertStateAfter } from '../../src/delivery/store';
+import { alertStateAfter } from '../../src/domain/hook-health';
 import { standardWebhooksKey, signatureHeaders } from '../../src/delivery/sign';
 import { Webhook } from 'standardwebhooks';
 

@@ -142,6 +142,10 @@ builder.relayMutationField(
         required: true,
         validate: { refine: [(value) => typeof value === 'object' && value !== null && !Array.isArray(value), { message: 'must be a JSON object' }] },
       }),
+      idempotencyKey: t.string({
+        required: false,
+        description: 'Within 24 h, a repeat with the same key answers with the same deliveries and sends nothing; the same key with another request is a CONFLICT.',
+      }),
     }),
   },
   {
@@ -155,6 +159,7 @@ builder.relayMutationField(
         subject: input.subject,
         ref: input.ref,
         payload: input.payload,
+        idempotencyKey: input.idempotencyKey,
       });
       return { deliveries: result.deliveries, userErrors: [] };
     },
