@@ -67,7 +67,7 @@ export interface Target {
 }
 
 /** Hookgate on the embedded database (a fresh data directory) or on a fresh PostgreSQL database. */
-export async function startTarget(name: Target['name'], dataDir: string): Promise<Target> {
+export async function startTarget(name: Target['name'], dataDir: string, startTimeoutMs = 60_000): Promise<Target> {
   const env: Record<string, string> = { HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true' };
   let drop = async () => {};
   if (name === 'pglite') env.DATA_DIR = dataDir;
@@ -89,7 +89,7 @@ export async function startTarget(name: Target['name'], dataDir: string): Promis
       await client.end();
     };
   }
-  const hookgate = await startHookgate(env, 60_000);
+  const hookgate = await startHookgate(env, startTimeoutMs);
   return {
     name,
     hookgate,

@@ -1,0 +1,182 @@
+// `npm run bench:load`: many clients at once, mixing REST create/list/get and GraphQL hooks(first: 20),
+// against Hookgate on PGlite and (when reachable) PostgreSQL, with /healthz and /metrics probed
+// beside the load from a thread of their own. Not part of `npm test`.
+// BENCH_LOAD_DURATION (seconds, default 30), BENCH_LOAD_CONNECTIONS (default 200),
+// BENCH_BACKENDS (default `pglite,postgres`).
+// Targets (issue 12): no class at 0, p99 <= 3 s on PGlite and <= 2 s on PostgreSQL, /healthz p99
+// <= 100 ms, no 5xx other than 503 with Retry-After.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import autocannon from 'autocannon';
+import { ADMIN_TOKEN, postgresAvailable, startTarget, type Target } from './lib';
+
+const DURATION_S = Number(process.env.BENCH_LOAD_DURATION ?? 30);
+const CONNECTIONS = Number(process.env.BENCH_LOAD_CONNECTIONS ?? 200);
+/** Seconds a request may take before it counts as a timeout (the issue's clients gave up at 20 s). */
+const TIMEOUT_S = 20;
+const SEED_HOOKS = 500;
+const HOOK_BASE = 'http://127.0.0.1:9/load';
+const v1Headers = { authorization: `Token ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+
+interface ClassResult {
+  name: string;
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  timeouts: number;
+  errors: number;
+  statuses: Record<string, number>;
+  /** 5xx answers without a Retry-After header, or 5xx other than 503: what the targets forbid. */
+  bad5xx: number;
+}
+
+interface ProbeResult {
+  path: string;
+  probes: number;
+  answered: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+async function seed(target: Target): Promise<number> {
+  let firstId = 0;
+  for (let i = 0; i < SEED_HOOKS; i += 50) {
+    const ids = await Promise.all(Array.from({ length: 50 }, async (_, j) => {
+      const response = await fetch(`${target.hookgate.url}/v1/hooks`, {
+        method: 'POST',
+        headers: v1Headers,
+        body: JSON.stringify({ subject_type: 'build_repo', subject: `load${(i + j) % 50}/repo`, events: ['build:complete'], url: `${HOOK_BASE}/${i + j}` }),
+      });
+      if (response.status !== 201) throw new Error(`seeding answered ${response.status}: ${await response.text()}`);
+      return ((await response.json()) as { id: number }).id;
+    }));
+    firstId ||= ids[0]!;
+  }
+  return firstId;
+}
+
+function loadClass(name: string, baseUrl: string, connections: number, request: autocannon.Request): Promise<ClassResult> {
+  const statuses: Record<string, number> = {};
+  let bad5xx = 0;
+  const counted: autocannon.Request = {
+    ...request,
+    onResponse: (status: number, _body: string, _context: unknown, headers: Record<string, string | string[]>) => {
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status >= 500 && (status !== 503 || headers['retry-after'] === undefined)) bad5xx += 1;
+    },
+  } as autocannon.Request;
+  return new Promise((resolve, reject) => {
+    autocannon({ url: baseUrl, connections, duration: DURATION_S, timeout: TIMEOUT_S, requests: [counted] }, (error, result) => {
+      if (error) return reject(error);
+      resolve({
+        name,
+        requests: result.requests.total,
+        requestsPerSecond: result.requests.total / DURATION_S,
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+        timeouts: result.timeouts,
+        errors: result.errors - result.timeouts,
+        statuses,
+        bad5xx,
+      });
+    });
+  });
+}
+
+/** Probes `paths` in turn every 100 ms from a thread of its own, so the load generator's event loop does not delay it. */
+function probe(baseUrl: string, paths: string[], durationMs: number): Promise<ProbeResult[]> {
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { baseUrl, paths, durationMs } = workerData;
+    const samples = Object.fromEntries(paths.map((p) => [p, { probes: 0, latencies: [] }]));
+    (async () => {
+      const end = Date.now() + durationMs;
+      let i = 0;
+      while (Date.now() < end) {
+        const p = paths[i++ % paths.length];
+        const started = performance.now();
+        samples[p].probes += 1;
+        try {
+          const response = await fetch(baseUrl + p, { signal: AbortSignal.timeout(5000) });
+          await response.arrayBuffer();
+          samples[p].latencies.push(performance.now() - started);
+        } catch {}
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      parentPort.postMessage(samples);
+    })();`;
+  const worker = new Worker(source, { eval: true, workerData: { baseUrl, paths, durationMs } });
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (samples: Record<string, { probes: number; latencies: number[] }>) => {
+      void worker.terminate();
+      resolve(paths.map((p) => {
+        const { probes, latencies } = samples[p]!;
+        const sorted = [...latencies].sort((a, b) => a - b);
+        const at = (q: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : Number.NaN;
+        return { path: p, probes, answered: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? Number.NaN };
+      }));
+    });
+  });
+}
+
+async function run(target: Target): Promise<void> {
+  const base = target.hookgate.url;
+  const firstId = await seed(target);
+  let created = 0;
+  const perClass = Math.max(1, Math.floor(CONNECTIONS / 4));
+  const [results, probes] = await Promise.all([
+    Promise.all([
+      loadClass('REST POST /v1/hooks', base, perClass, {
+        method: 'POST', path: '/v1/hooks', headers: v1Headers,
+        // A namespace per hook, so a per-namespace cap never turns creates into 400s.
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ subject_type: 'image_repo', subject: `new${process.pid}x${created++}/images`, events: ['image:push'], url: `${HOOK_BASE}/new` }),
+        }),
+      }),
+      loadClass('REST GET /v1/hooks?subject', base, perClass, { method: 'GET', path: '/v1/hooks?subject_type=build_repo&subject=load7%2Frepo', headers: v1Headers }),
+      loadClass('REST GET /v1/hooks/:id', base, perClass, {
+        method: 'GET', headers: v1Headers,
+        setupRequest: (request) => ({ ...request, path: `/v1/hooks/${firstId + Math.floor(Math.random() * SEED_HOOKS)}` }),
+      }),
+      loadClass('GraphQL hooks(first: 20)', base, CONNECTIONS - 3 * perClass, {
+        method: 'POST', path: '/graphql', headers: v1Headers,
+        body: JSON.stringify({ query: '{ hooks(first: 20) { totalCount edges { node { id url events } } } }' }),
+      }),
+    ]),
+    probe(base, ['/healthz', '/metrics'], DURATION_S * 1000),
+  ]);
+  console.log(`\n[${target.name}] ${CONNECTIONS} clients, ${DURATION_S} s`);
+  for (const r of results) {
+    const statuses = Object.entries(r.statuses).map(([s, n]) => `${s}:${n}`).join(' ');
+    const flags = r.bad5xx > 0 ? `  !! ${r.bad5xx} 5xx without Retry-After` : '';
+    console.log(`  ${r.name.padEnd(30)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50Ms).padStart(6)} ms  p99 ${String(r.p99Ms).padStart(6)} ms  timeouts ${r.timeouts}  errors ${r.errors}  [${statuses}]${flags}`);
+  }
+  for (const p of probes) {
+    console.log(`  probe ${p.path.padEnd(24)} answered ${p.answered}/${p.probes} within 5 s  p50 ${p.p50Ms.toFixed(1)} ms  p99 ${p.p99Ms.toFixed(1)} ms  max ${p.maxMs.toFixed(1)} ms`);
+  }
+}
+
+const wanted = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',').map((b) => b.trim());
+console.log('Note: figures depend on what else runs on this machine (other processes share its CPUs).');
+for (const backend of ['pglite', 'postgres'] as const) {
+  if (!wanted.includes(backend)) continue;
+  if (backend === 'postgres' && !(await postgresAvailable())) {
+    console.log('PostgreSQL is not reachable: skipped (set BENCH_DATABASE_URL).');
+    continue;
+  }
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-load-'));
+  // A loaded shared machine can take a minute to initialise a fresh data directory.
+  const target = await startTarget(backend, dataDir, 180_000);
+  try {
+    await run(target);
+  } finally {
+    await target.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
