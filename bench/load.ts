@@ -28,6 +28,8 @@ interface ClassResult {
   p99Ms: number;
   timeouts: number;
   errors: number;
+  /** Still waiting for an answer when the run ended. */
+  unanswered: number;
   statuses: Record<string, number>;
   /** 5xx answers without a Retry-After header, or 5xx other than 503: what the targets forbid. */
   bad5xx: number;
@@ -62,8 +64,14 @@ async function seed(target: Target): Promise<number> {
 function loadClass(name: string, baseUrl: string, connections: number, request: autocannon.Request): Promise<ClassResult> {
   const statuses: Record<string, number> = {};
   let bad5xx = 0;
+  let sent = 0;
+  const setup = request.setupRequest as ((req: autocannon.Request, context: object) => autocannon.Request) | undefined;
   const counted: autocannon.Request = {
     ...request,
+    setupRequest: (req, context) => {
+      sent += 1;
+      return setup ? setup(req, context) : req;
+    },
     onResponse: (status: number, _body: string, _context: unknown, headers: Record<string, string | string[]>) => {
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status >= 500 && (status !== 503 || headers['retry-after'] === undefined)) bad5xx += 1;
@@ -80,6 +88,7 @@ function loadClass(name: string, baseUrl: string, connections: number, request: 
         p99Ms: result.latency.p99,
         timeouts: result.timeouts,
         errors: result.errors - result.timeouts,
+        unanswered: Math.max(0, sent - result.requests.total - result.errors),
         statuses,
         bad5xx,
       });
@@ -155,7 +164,7 @@ async function run(target: Target): Promise<void> {
   for (const r of results) {
     const statuses = Object.entries(r.statuses).map(([s, n]) => `${s}:${n}`).join(' ');
     const flags = r.bad5xx > 0 ? `  !! ${r.bad5xx} 5xx without Retry-After` : '';
-    console.log(`  ${r.name.padEnd(30)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50Ms).padStart(6)} ms  p99 ${String(r.p99Ms).padStart(6)} ms  timeouts ${r.timeouts}  errors ${r.errors}  [${statuses}]${flags}`);
+    console.log(`  ${r.name.padEnd(30)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50Ms).padStart(6)} ms  p99 ${String(r.p99Ms).padStart(6)} ms  timeouts ${r.timeouts}  unanswered at end ${r.unanswered}  errors ${r.errors}  [${statuses}]${flags}`);
   }
   for (const p of probes) {
     console.log(`  probe ${p.path.padEnd(24)} answered ${p.answered}/${p.probes} within 5 s  p50 ${p.p50Ms.toFixed(1)} ms  p99 ${p.p99Ms.toFixed(1)} ms  max ${p.maxMs.toFixed(1)} ms`);

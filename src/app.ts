@@ -63,9 +63,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const server = createHttpServer({
       logger,
       metrics: createMetrics({ hookCache: () => hookCache.stats() }),
-      checkHealth: async () => {
-        await db.prisma.$queryRaw`SELECT 1`;
-      },
+      checkHealth: () => db.checkHealth(),
       handlers,
     });
 
