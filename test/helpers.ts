@@ -90,7 +90,13 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const app = await createApp(config, createLogger(config.LOG_LEVEL), { databaseTarget: testDb.target });
+  // Pool settings given here apply to the test database too (its target otherwise has its own).
+  const target: DatabaseTarget = {
+    ...testDb.target,
+    ...(env.DATABASE_POOL_SIZE ? { poolSize: config.DATABASE_POOL_SIZE } : {}),
+    ...(env.DATABASE_QUEUE_TIMEOUT ? { queueTimeoutMs: config.DATABASE_QUEUE_TIMEOUT } : {}),
+  };
+  const app = await createApp(config, createLogger(config.LOG_LEVEL), { databaseTarget: target });
   const url = await app.listen();
   const admin = await app.services.users.authenticate(ADMIN_TOKEN);
   return {

@@ -21,7 +21,7 @@ const HEALTH_TIMEOUT_MS = 1_000;
 /** How long a query may wait for a pooled connection before the request is refused with a 503. */
 const DEFAULT_QUEUE_TIMEOUT_MS = 2_000;
 /** Connections to the PGlite worker: a few, so one is parsing results while another's query runs. */
-const DEFAULT_PGLITE_POOL_SIZE = 4;
+const DEFAULT_PGLITE_POOL_SIZE = 10;
 
 export type DatabaseTarget =
   /**
@@ -37,8 +37,9 @@ export function databaseTarget(settings: {
 }): DatabaseTarget {
   const url = settings.DATABASE_URL;
   const queueTimeoutMs = settings.DATABASE_QUEUE_TIMEOUT ?? DEFAULT_QUEUE_TIMEOUT_MS;
-  if (url === undefined) return { kind: 'pglite', dataDir: path.resolve(settings.DATA_DIR), queueTimeoutMs };
-  if (url === 'memory://') return { kind: 'pglite', dataDir: null, queueTimeoutMs };
+  const poolSize = settings.DATABASE_POOL_SIZE;
+  if (url === undefined) return { kind: 'pglite', dataDir: path.resolve(settings.DATA_DIR), poolSize, queueTimeoutMs };
+  if (url === 'memory://') return { kind: 'pglite', dataDir: null, poolSize, queueTimeoutMs };
   return { kind: 'postgres', url, poolSize: settings.DATABASE_POOL_SIZE, queueTimeoutMs };
 }
 
@@ -49,6 +50,8 @@ export interface Database {
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** The embedded engine, when this is PGlite in this thread (tools). */
   readonly pglite?: PGlite;
+  /** PGlite in its worker thread: the thread's host (tests stop it to make the database unavailable). */
+  readonly pgliteHost?: PGliteHost;
   /** PGlite: the database as a `dumpDataDir('gzip')` archive. */
   dump?(): Promise<Blob>;
   /** LISTEN/NOTIFY on this database (a connection of its own on PostgreSQL, opened on first use). */
@@ -109,6 +112,7 @@ async function openPGliteWorker(target: Extract<DatabaseTarget, { kind: 'pglite'
     adapterFactory,
     notifications,
     dump: () => host.dump(),
+    pgliteHost: host,
     async checkHealth() {
       if (!host.alive) throw new DatabaseUnavailableError('the embedded database has stopped');
       // Busy with a long query is not down: the worker answers between two queries.
