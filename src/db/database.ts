@@ -12,8 +12,7 @@ import { createLogger, type Logger } from '../logger';
 import { PostgresHealth } from './health';
 import { PGliteNotifications, PostgresNotifications, WorkerNotifications, type Notifications } from './notifications';
 import { PGliteHost } from './pglite-host';
-import { AdmissionPool, unavailableAware } from './unavailable';
-import { DatabaseUnavailableError } from './unavailable';
+import { AdmissionPool, DatabaseUnavailableError, rethrowUnavailable, unavailableAware } from './unavailable';
 
 /** How long /healthz waits for the database before calling it unavailable. */
 const HEALTH_TIMEOUT_MS = 1_000;
@@ -264,7 +263,10 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
     notifications,
     checkHealth: () => health.check(),
     async withLock<T>(key: number, fn: () => Promise<T>) {
-      const client = await pool.connect();
+      // A connection of its own: `fn` needs the pool's, which may have only one.
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => {});
+      await client.connect().catch(rethrowUnavailable);
       try {
         await client.query('SELECT pg_advisory_lock($1)', [key]);
         try {
@@ -273,7 +275,7 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
           await client.query('SELECT pg_advisory_unlock($1)', [key]);
         }
       } finally {
-        client.release();
+        await client.end().catch(() => {});
       }
     },
     async close() {

@@ -57,19 +57,27 @@ export function rethrowUnavailable(error: unknown): never {
   throw asDatabaseUnavailable(error) ?? error;
 }
 
+/** A checkout that failed: the wait timed out (the queue is full) or no connection could be made. */
+function checkoutFailed(error: Error): DatabaseUnavailableError {
+  return asDatabaseUnavailable(error) ?? new DatabaseUnavailableError(`could not connect to the database: ${error.message}`, RETRY_AFTER_DOWN_S);
+}
+
 /**
  * pg's pool, whose checkouts fail with DatabaseUnavailableError when the wait for a connection
- * times out (the queue is full: back-pressure) or a connection cannot be made.
+ * times out (the queue is full: back-pressure) or a connection cannot be made (whatever the
+ * server said: `database is not accepting connections`, too many clients, shutting down).
  */
 export class AdmissionPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
   override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
     if (callback) {
-      super.connect((err, client, done) => callback(err ? (asDatabaseUnavailable(err) ?? err) : undefined, client, done));
+      super.connect((err, client, done) => callback(err ? checkoutFailed(err) : undefined, client, done));
       return;
     }
-    return super.connect().catch(rethrowUnavailable);
+    return super.connect().catch((error: Error) => {
+      throw checkoutFailed(error);
+    });
   }
 }
 
