@@ -44,21 +44,26 @@ interface ProbeResult {
   maxMs: number;
 }
 
-async function seed(target: Target): Promise<number> {
-  let firstId = 0;
-  for (let i = 0; i < SEED_HOOKS; i += 50) {
-    const ids = await Promise.all(Array.from({ length: 50 }, async (_, j) => {
-      const response = await fetch(`${target.hookgate.url}/v1/hooks`, {
-        method: 'POST',
-        headers: v1Headers,
-        body: JSON.stringify({ subject_type: 'build_repo', subject: `load${(i + j) % 50}/repo`, events: ['build:complete'], url: `${HOOK_BASE}/${i + j}` }),
-      });
-      if (response.status !== 201) throw new Error(`seeding answered ${response.status}: ${await response.text()}`);
-      return ((await response.json()) as { id: number }).id;
-    }));
-    firstId ||= ids[0]!;
+/** Creates one hook, waiting out 503s as their Retry-After says (a loaded machine may refuse some). */
+async function createHook(target: Target, n: number): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const response = await fetch(`${target.hookgate.url}/v1/hooks`, {
+      method: 'POST',
+      headers: v1Headers,
+      body: JSON.stringify({ subject_type: 'build_repo', subject: `load${n % 50}/repo`, events: ['build:complete'], url: `${HOOK_BASE}/${n}` }),
+    });
+    if (response.status === 201) return ((await response.json()) as { id: number }).id;
+    if (response.status !== 503 || Date.now() > deadline) throw new Error(`seeding answered ${response.status}: ${await response.text()}`);
+    await response.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 1000 * Number(response.headers.get('retry-after') ?? 1)));
   }
-  return firstId;
+}
+
+async function seed(target: Target): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < SEED_HOOKS; i += 10) ids.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => createHook(target, i + j)))));
+  return ids;
 }
 
 function loadClass(name: string, baseUrl: string, connections: number, request: autocannon.Request): Promise<ClassResult> {
@@ -109,11 +114,14 @@ function probe(baseUrl: string, paths: string[], durationMs: number): Promise<Pr
         const p = paths[i++ % paths.length];
         const started = performance.now();
         samples[p].probes += 1;
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), 5000);
         try {
-          const response = await fetch(baseUrl + p, { signal: AbortSignal.timeout(5000) });
+          const response = await fetch(baseUrl + p, { signal: controller.signal });
           await response.arrayBuffer();
           samples[p].latencies.push(performance.now() - started);
         } catch {}
+        clearTimeout(timer);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       parentPort.postMessage(samples);
@@ -135,7 +143,7 @@ function probe(baseUrl: string, paths: string[], durationMs: number): Promise<Pr
 
 async function run(target: Target): Promise<void> {
   const base = target.hookgate.url;
-  const firstId = await seed(target);
+  const ids = await seed(target);
   let created = 0;
   const perClass = Math.max(1, Math.floor(CONNECTIONS / 4));
   const [results, probes] = await Promise.all([
@@ -151,7 +159,7 @@ async function run(target: Target): Promise<void> {
       loadClass('REST GET /v1/hooks?subject', base, perClass, { method: 'GET', path: '/v1/hooks?subject_type=build_repo&subject=load7%2Frepo', headers: v1Headers }),
       loadClass('REST GET /v1/hooks/:id', base, perClass, {
         method: 'GET', headers: v1Headers,
-        setupRequest: (request) => ({ ...request, path: `/v1/hooks/${firstId + Math.floor(Math.random() * SEED_HOOKS)}` }),
+        setupRequest: (request) => ({ ...request, path: `/v1/hooks/${ids[Math.floor(Math.random() * ids.length)]}` }),
       }),
       loadClass('GraphQL hooks(first: 20)', base, CONNECTIONS - 3 * perClass, {
         method: 'POST', path: '/graphql', headers: v1Headers,
