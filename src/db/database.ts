@@ -51,8 +51,6 @@ export interface Database {
   readonly pglite?: PGlite;
   /** PGlite in its worker thread: the thread's host (tests stop it to make the database unavailable). */
   readonly pgliteHost?: PGliteHost;
-  /** PGlite: the database as a `dumpDataDir('gzip')` archive. */
-  dump?(): Promise<Blob>;
   /** LISTEN/NOTIFY on this database (a connection of its own on PostgreSQL, opened on first use). */
   readonly notifications: Notifications;
   /**
@@ -110,7 +108,6 @@ async function openPGliteWorker(target: Extract<DatabaseTarget, { kind: 'pglite'
     prisma,
     adapterFactory,
     notifications,
-    dump: () => host.dump(),
     pgliteHost: host,
     async checkHealth() {
       if (!host.alive) throw new DatabaseUnavailableError('the embedded database has stopped');

@@ -6,7 +6,6 @@ import { Duplex } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerSettings } from './pglite-protocol';
 
-
 export class PGliteStoppedError extends Error {
   override name = 'PGliteStoppedError';
   readonly code = 'ECONNRESET';
@@ -14,7 +13,6 @@ export class PGliteStoppedError extends Error {
 
 export class PGliteHost {
   private readonly connections = new Map<number, WorkerConnection>();
-  private readonly waiting = new Map<number, (bytes: Uint8Array | null) => void>();
   /** Pings awaiting their pong: true when answered, null when the worker stopped. */
   private readonly pings = new Map<number, (answered: boolean | null) => void>();
   private nextId = 1;
@@ -51,6 +49,7 @@ export class PGliteHost {
       await worker.terminate();
       throw error;
     }
+    worker.removeAllListeners();
     return new PGliteHost(worker);
   }
 
@@ -91,18 +90,6 @@ export class PGliteHost {
     });
     if (answered === null) throw this.stopped ?? new Error('the embedded database stopped');
     return answered;
-  }
-
-  /** The database as a `dumpDataDir('gzip')` archive. */
-  async dump(): Promise<Blob> {
-    if (this.stopped) throw this.stopped;
-    const id = this.nextId++;
-    const bytes = await new Promise<Uint8Array | null>((resolve) => {
-      this.waiting.set(id, resolve);
-      this.post({ type: 'dump', id });
-    });
-    if (!bytes) throw this.stopped ?? new Error('the embedded database stopped');
-    return new Blob([bytes as Uint8Array<ArrayBuffer>]);
   }
 
   /** Closes PGlite (flushing it to disk) and ends the thread. */
@@ -148,9 +135,6 @@ export class PGliteHost {
       case 'pong':
         this.pings.get(message.id)?.(true);
         break;
-      case 'dumped':
-        this.waiting.get(message.id)?.(message.bytes);
-        break;
       case 'failed':
         this.stop(new PGliteStoppedError(`the embedded database failed: ${message.message}`));
         break;
@@ -164,8 +148,6 @@ export class PGliteHost {
     this.stopped = error;
     for (const connection of this.connections.values()) connection.destroy(error);
     this.connections.clear();
-    for (const resolve of this.waiting.values()) resolve(null);
-    this.waiting.clear();
     for (const resolve of this.pings.values()) resolve(null);
     this.pings.clear();
     for (const handler of this.stopHandlers) handler();

@@ -13,7 +13,6 @@ export type ToWorker =
   | { type: 'data'; connection: number; bytes: Uint8Array; complete: boolean }
   | { type: 'close'; connection: number }
   | { type: 'ping'; id: number }
-  | { type: 'dump'; id: number }
   | { type: 'close-database' };
 
 export type FromWorker =
@@ -21,5 +20,4 @@ export type FromWorker =
   | { type: 'failed'; message: string }
   | { type: 'data'; connection: number; bytes: Uint8Array }
   | { type: 'pong'; id: number }
-  | { type: 'dumped'; id: number; bytes: Uint8Array }
   | { type: 'closed' };

@@ -114,12 +114,6 @@ port.on('message', (message: ToWorker) => {
     case 'ping':
       send({ type: 'pong', id: message.id });
       break;
-    case 'dump':
-      void pglite.dumpDataDir('gzip').then(async (blob) => {
-        const bytes = new Uint8Array(await blob.arrayBuffer());
-        send({ type: 'dumped', id: message.id, bytes }, [bytes.buffer as ArrayBuffer]);
-      });
-      break;
     case 'close-database':
       void pglite.close().finally(() => send({ type: 'closed' }));
       break;
