@@ -23,13 +23,19 @@ export interface TestDatabase {
 }
 
 /**
+ * How long a test's query may wait for a pooled connection before a 503: generous, because CI's
+ * loaded two cores can stall a connection for seconds (tests of the 503 itself set their own).
+ */
+const TEST_QUEUE_TIMEOUT_MS = 30_000;
+
+/**
  * A new database: in-memory PGlite, or a freshly created PostgreSQL database. PGlite starts from
  * the migrated template unless `empty` is set (PostgreSQL databases are always created empty).
  */
 export async function createTestDatabase(backend: Backend, options: { empty?: boolean } = {}): Promise<TestDatabase> {
   if (backend === 'pglite') {
     const template = options.empty ? undefined : await pgliteTemplate();
-    return { target: { kind: 'pglite', dataDir: null, ...(template ? { template } : {}) }, url: 'memory://', drop: async () => {} };
+    return { target: { kind: 'pglite', dataDir: null, queueTimeoutMs: TEST_QUEUE_TIMEOUT_MS, ...(template ? { template } : {}) }, url: 'memory://', drop: async () => {} };
   }
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
@@ -41,7 +47,7 @@ export async function createTestDatabase(backend: Backend, options: { empty?: bo
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
-    target: { kind: 'postgres', url: url.toString(), poolSize: 5 },
+    target: { kind: 'postgres', url: url.toString(), poolSize: 5, queueTimeoutMs: TEST_QUEUE_TIMEOUT_MS },
     url: url.toString(),
     drop: async () => {
       const client = new pg.Client({ connectionString: adminUrl });

@@ -34,22 +34,26 @@ export class PGliteHost {
       workerData: settings,
       ...(settings.template ? { transferList: [settings.template.buffer as ArrayBuffer] } : {}),
     });
+    let onMessage: (message: FromWorker) => void = () => {};
+    let onError: (error: Error) => void = () => {};
+    let onExit: (code: number) => void = () => {};
     const ready = new Promise<void>((resolve, reject) => {
-      const onMessage = (message: FromWorker) => {
+      onMessage = (message) => {
         if (message.type === 'ready') resolve();
         if (message.type === 'failed') reject(new Error(`the embedded database could not start: ${message.message}`));
       };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the embedded database could not start (worker exit code ${code})`)));
+      onError = reject;
+      onExit = (code) => reject(new Error(`the embedded database could not start (worker exit code ${code})`));
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
     try {
       await ready;
     } catch (error) {
       await worker.terminate();
       throw error;
+    } finally {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
     }
-    worker.removeAllListeners();
     return new PGliteHost(worker);
   }
 

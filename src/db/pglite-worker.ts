@@ -22,6 +22,8 @@ try {
     ? new PGlite(settings.dataDir)
     : new PGlite(settings.template ? { loadDataDir: new Blob([settings.template]) } : {});
   await pglite.waitReady;
+  // The first query loads the catalogs (seconds on a busy machine): done before the pool connects.
+  await pglite.query('SELECT 1');
 } catch (error) {
   send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
   process.exit(1);
