@@ -76,11 +76,14 @@ export interface TargetOptions {
   env?: Record<string, string>;
   /** Runs on the fresh database before Hookgate starts (seeding it, say); may add settings. */
   prepare?: (database: DatabaseTarget) => Promise<Record<string, string> | void>;
+  /** How long Hookgate may take to answer /healthz (default BENCH_START_TIMEOUT, 60 s). */
+  startTimeoutMs?: number;
 }
 
 /** Hookgate on the embedded database (a fresh data directory) or on a fresh PostgreSQL database. */
 export async function startTarget(name: Target['name'], dataDir: string, options: TargetOptions = {}): Promise<Target> {
   const env: Record<string, string> = { HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', ...options.env };
+  const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
   let drop = async () => {};
   if (name === 'pglite') env.DATA_DIR = dataDir;
   else {
@@ -104,7 +107,7 @@ export async function startTarget(name: Target['name'], dataDir: string, options
   if (options.prepare) {
     Object.assign(env, await options.prepare(env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: 4 } : { kind: 'pglite', dataDir }));
   }
-  let hookgate = await startHookgate(env, START_TIMEOUT_MS);
+  let hookgate = await startHookgate(env, startTimeoutMs);
   return {
     name,
     get hookgate() {
@@ -114,7 +117,7 @@ export async function startTarget(name: Target['name'], dataDir: string, options
     async restart(between) {
       await hookgate.stop();
       await between();
-      hookgate = await startHookgate(env, START_TIMEOUT_MS);
+      hookgate = await startHookgate(env, startTimeoutMs);
     },
     async stop() {
       await hookgate.stop();

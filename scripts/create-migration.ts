@@ -13,7 +13,8 @@ if (!/^[a-z0-9_]+$/i.test(name)) {
   process.exit(2);
 }
 
-const db = await openDatabase({ kind: 'pglite', dataDir: null });
+// In this thread: the schema engine's diff opens shadow databases through PGlite's own adapter.
+const db = await openDatabase({ kind: 'pglite', dataDir: null, inProcess: true });
 try {
   const engine = await openSchemaEngine(db.adapterFactory);
   const migrations = await readMigrations();

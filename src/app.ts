@@ -86,9 +86,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
         hookCache: () => hookCache.stats(),
         log: { tables: () => measureLogTables(db.prisma, retention.tables), lastRetentionRun: () => retention.lastRun },
       }),
-      checkHealth: async () => {
-        await db.prisma.$queryRaw`SELECT 1`;
-      },
+      checkHealth: () => db.checkHealth(),
       handlers,
     });
     const graphqlWebSocket = attachGraphQLWebSocket(server, { yoga: graphql.yoga, services, prisma: db.prisma, logger });

@@ -58,6 +58,8 @@ const envSchema = z.object({
   DATABASE_URL: databaseUrl.optional(),
   DATA_DIR: z.string().min(1, 'expected a directory path').default('./data'),
   DATABASE_POOL_SIZE: z.coerce.number({ error: 'expected a whole number from 1 to 100' }).int().min(1).max(100).default(10),
+  /** How long a query may wait for a pooled connection; past it the request is answered 503 with Retry-After. */
+  DATABASE_QUEUE_TIMEOUT: duration.default(2_000),
   HOOKGATE_ADMIN_TOKEN: z.string().min(16, 'expected a token of at least 16 characters').optional(),
   HOOKGATE_ALLOW_LOCAL_REQUESTS: booleanFlag.default(false),
   HOOKGATE_OUTBOUND_ALLOWLIST: z

@@ -23,13 +23,19 @@ export interface TestDatabase {
 }
 
 /**
+ * How long a test's query may wait for a pooled connection before a 503: generous, because CI's
+ * loaded two cores can stall a connection for seconds (tests of the 503 itself set their own).
+ */
+const TEST_QUEUE_TIMEOUT_MS = 30_000;
+
+/**
  * A new database: in-memory PGlite, or a freshly created PostgreSQL database. PGlite starts from
  * the migrated template unless `empty` is set (PostgreSQL databases are always created empty).
  */
 export async function createTestDatabase(backend: Backend, options: { empty?: boolean } = {}): Promise<TestDatabase> {
   if (backend === 'pglite') {
     const template = options.empty ? undefined : await pgliteTemplate();
-    return { target: { kind: 'pglite', dataDir: null, ...(template ? { template } : {}) }, url: 'memory://', drop: async () => {} };
+    return { target: { kind: 'pglite', dataDir: null, queueTimeoutMs: TEST_QUEUE_TIMEOUT_MS, ...(template ? { template } : {}) }, url: 'memory://', drop: async () => {} };
   }
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
@@ -41,7 +47,7 @@ export async function createTestDatabase(backend: Backend, options: { empty?: bo
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
-    target: { kind: 'postgres', url: url.toString(), poolSize: 5 },
+    target: { kind: 'postgres', url: url.toString(), poolSize: 5, queueTimeoutMs: TEST_QUEUE_TIMEOUT_MS },
     url: url.toString(),
     drop: async () => {
       const client = new pg.Client({ connectionString: adminUrl });
@@ -90,7 +96,13 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const app = await createApp(config, createLogger(config.LOG_LEVEL), { databaseTarget: testDb.target });
+  // Pool settings given here apply to the test database too (its target otherwise has its own).
+  const target: DatabaseTarget = {
+    ...testDb.target,
+    ...(env.DATABASE_POOL_SIZE ? { poolSize: config.DATABASE_POOL_SIZE } : {}),
+    ...(env.DATABASE_QUEUE_TIMEOUT ? { queueTimeoutMs: config.DATABASE_QUEUE_TIMEOUT } : {}),
+  };
+  const app = await createApp(config, createLogger(config.LOG_LEVEL), { databaseTarget: target });
   const url = await app.listen();
   const admin = await app.services.users.authenticate(ADMIN_TOKEN);
   return {

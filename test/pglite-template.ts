@@ -21,7 +21,7 @@ async function templatePath(): Promise<string> {
 export async function ensurePgliteTemplate(): Promise<void> {
   const file = await templatePath();
   if (existsSync(file)) return;
-  const db = await openDatabase({ kind: 'pglite', dataDir: null });
+  const db = await openDatabase({ kind: 'pglite', dataDir: null, inProcess: true });
   try {
     await migrateDatabase(db);
     const pglite = db.pglite;

@@ -9,19 +9,37 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import { createLogger, type Logger } from '../logger';
-import { PGliteNotifications, PostgresNotifications, type Notifications } from './notifications';
+import { PostgresHealth } from './health';
+import { PGliteNotifications, PostgresNotifications, WorkerNotifications, type Notifications } from './notifications';
+import { PGliteHost } from './pglite-host';
+import { AdmissionPool, DatabaseUnavailableError, rethrowUnavailable, unavailableAware } from './unavailable';
+
+/** How long /healthz waits for the database before calling it unavailable. */
+const HEALTH_TIMEOUT_MS = 1_000;
+
+/** How long a query may wait for a pooled connection before the request is refused with a 503. */
+const DEFAULT_QUEUE_TIMEOUT_MS = 2_000;
+/** Connections to the PGlite worker: a few, so one is parsing results while another's query runs. */
+const DEFAULT_PGLITE_POOL_SIZE = 10;
 
 export type DatabaseTarget =
-  /** `template`: a `dumpDataDir()` archive to start an in-memory database from (tests). */
-  | { kind: 'pglite'; dataDir: string | null; template?: Blob }
-  | { kind: 'postgres'; url: string; poolSize: number };
+  /**
+   * `template`: a `dumpDataDir()` archive to start an in-memory database from (tests).
+   * `inProcess`: PGlite in this thread, for tools that need its own adapter (migration diffs).
+   */
+  | { kind: 'pglite'; dataDir: string | null; template?: Blob; inProcess?: boolean; poolSize?: number; queueTimeoutMs?: number }
+  | { kind: 'postgres'; url: string; poolSize: number; queueTimeoutMs?: number };
 
 /** `DATABASE_URL` unset → PGlite in `DATA_DIR`; `memory://` → in-memory PGlite; otherwise PostgreSQL. */
-export function databaseTarget(settings: { DATABASE_URL?: string | undefined; DATA_DIR: string; DATABASE_POOL_SIZE: number }): DatabaseTarget {
+export function databaseTarget(settings: {
+  DATABASE_URL?: string | undefined; DATA_DIR: string; DATABASE_POOL_SIZE: number; DATABASE_QUEUE_TIMEOUT?: number;
+}): DatabaseTarget {
   const url = settings.DATABASE_URL;
-  if (url === undefined) return { kind: 'pglite', dataDir: path.resolve(settings.DATA_DIR) };
-  if (url === 'memory://') return { kind: 'pglite', dataDir: null };
-  return { kind: 'postgres', url, poolSize: settings.DATABASE_POOL_SIZE };
+  const queueTimeoutMs = settings.DATABASE_QUEUE_TIMEOUT ?? DEFAULT_QUEUE_TIMEOUT_MS;
+  const poolSize = settings.DATABASE_POOL_SIZE;
+  if (url === undefined) return { kind: 'pglite', dataDir: path.resolve(settings.DATA_DIR), poolSize, queueTimeoutMs };
+  if (url === 'memory://') return { kind: 'pglite', dataDir: null, poolSize, queueTimeoutMs };
+  return { kind: 'postgres', url, poolSize: settings.DATABASE_POOL_SIZE, queueTimeoutMs };
 }
 
 export interface Database {
@@ -29,10 +47,17 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** The driver adapter the client uses; the schema engine runs migrations through it too. */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
-  /** The embedded engine, when this is PGlite. */
+  /** The embedded engine, when this is PGlite in this thread (tools). */
   readonly pglite?: PGlite;
+  /** PGlite in its worker thread: the thread's host (tests stop it to make the database unavailable). */
+  readonly pgliteHost?: PGliteHost;
   /** LISTEN/NOTIFY on this database (a connection of its own on PostgreSQL, opened on first use). */
   readonly notifications: Notifications;
+  /**
+   * Whether the database answers, without queueing behind the app's queries (a connection of its
+   * own on PostgreSQL, the worker's thread on PGlite); rejects with DatabaseUnavailableError.
+   */
+  checkHealth(): Promise<void>;
   /** Runs `fn` holding a database-wide lock (an advisory lock on PostgreSQL). */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` if no one holds the lock (`pg_try_advisory_lock`); `{ ran: false }` at once if someone does. */
@@ -41,10 +66,75 @@ export interface Database {
 }
 
 export async function openDatabase(target: DatabaseTarget, logger: Logger = createLogger('silent')): Promise<Database> {
-  return target.kind === 'pglite' ? openPGlite(target.dataDir, target.template) : openPostgres(target.url, target.poolSize, logger);
+  if (target.kind === 'postgres') return openPostgres(target, logger);
+  return target.inProcess ? openPGliteInProcess(target.dataDir, target.template) : openPGliteWorker(target);
 }
 
-async function openPGlite(dataDir: string | null, template?: Blob): Promise<Database> {
+/**
+ * PGlite in a worker thread, reached through `pg` like a PostgreSQL server: a long query occupies
+ * the worker, never the HTTP event loop.
+ */
+async function openPGliteWorker(target: Extract<DatabaseTarget, { kind: 'pglite' }>): Promise<Database> {
+  const { dataDir } = target;
+  let unlock = async () => {};
+  if (dataDir) {
+    await mkdir(dataDir, { recursive: true });
+    unlock = await lockDataDir(dataDir);
+  }
+  let host: PGliteHost;
+  try {
+    const template = target.template ? new Uint8Array(await target.template.arrayBuffer()) : undefined;
+    host = await PGliteHost.start({ dataDir, ...(template ? { template } : {}) });
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+  const pool = new AdmissionPool({
+    stream: () => host.connection(),
+    user: 'postgres',
+    database: 'postgres',
+    max: target.poolSize ?? DEFAULT_PGLITE_POOL_SIZE,
+    connectionTimeoutMillis: target.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+  });
+  pool.on('error', () => {});
+  const notifications = new WorkerNotifications((sql) => pool.query(sql), () => host.alive);
+  // One PGlite session: a notification arrives on whichever connection ran the query it came with.
+  pool.on('connect', (client) => client.on('notification', (message) => notifications.receive(message.channel, message.payload ?? '')));
+  host.onStop(() => notifications.stopped());
+  const adapterFactory = new WholeScriptPg(pool);
+  const prisma = unavailableAware(new PrismaClient({ adapter: adapterFactory }));
+  // One process owns a PGlite data directory, so an in-process mutex is a database-wide lock.
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    kind: 'pglite',
+    prisma,
+    adapterFactory,
+    notifications,
+    pgliteHost: host,
+    async checkHealth() {
+      if (!host.alive) throw new DatabaseUnavailableError('the embedded database has stopped');
+      // Busy with a long query is not down: the worker answers between two queries.
+      if (!(await host.ping(HEALTH_TIMEOUT_MS).catch(() => false)) && !(host.alive && host.busy)) {
+        throw new DatabaseUnavailableError('the embedded database is not answering');
+      }
+    },
+    withLock<T>(_key: number, fn: () => Promise<T>) {
+      const run = tail.then(fn, fn);
+      tail = run.catch(() => undefined);
+      return run;
+    },
+    tryWithLock: inProcessTryLock(),
+    async close() {
+      await notifications.close();
+      await prisma.$disconnect();
+      await pool.end();
+      await host.close();
+      await unlock();
+    },
+  };
+}
+
+async function openPGliteInProcess(dataDir: string | null, template?: Blob): Promise<Database> {
   let unlock = async () => {};
   if (dataDir) {
     await mkdir(dataDir, { recursive: true });
@@ -63,33 +153,41 @@ async function openPGlite(dataDir: string | null, template?: Blob): Promise<Data
   const notifications = new PGliteNotifications(pglite);
   // One process owns a PGlite data directory, so an in-process mutex is a database-wide lock.
   let tail: Promise<unknown> = Promise.resolve();
-  const held = new Set<number>();
   return {
     kind: 'pglite',
     prisma,
     pglite,
     adapterFactory,
     notifications,
+    async checkHealth() {
+      await prisma.$queryRaw`SELECT 1`;
+    },
     withLock<T>(_key: number, fn: () => Promise<T>) {
       const run = tail.then(fn, fn);
       tail = run.catch(() => undefined);
       return run;
     },
-    async tryWithLock<T>(key: number, fn: () => Promise<T>) {
-      if (held.has(key)) return { ran: false as const };
-      held.add(key);
-      try {
-        return { ran: true as const, value: await fn() };
-      } finally {
-        held.delete(key);
-      }
-    },
+    tryWithLock: inProcessTryLock(),
     async close() {
       await notifications.close();
       await prisma.$disconnect();
       await pglite.close();
       await unlock();
     },
+  };
+}
+
+/** PGlite's try-lock: one process owns the data directory, so a set of held keys is database-wide. */
+function inProcessTryLock(): Database['tryWithLock'] {
+  const held = new Set<number>();
+  return async <T>(key: number, fn: () => Promise<T>) => {
+    if (held.has(key)) return { ran: false as const };
+    held.add(key);
+    try {
+      return { ran: true as const, value: await fn() };
+    } finally {
+      held.delete(key);
+    }
   };
 }
 
@@ -164,20 +262,26 @@ function runScriptsWhole(adapter: PgAdapter): PgAdapter {
   return adapter;
 }
 
-async function openPostgres(url: string, poolSize: number, logger: Logger): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>, logger: Logger): Promise<Database> {
+  const { url } = target;
+  const pool = new AdmissionPool({ connectionString: url, max: target.poolSize, connectionTimeoutMillis: target.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS });
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const adapterFactory = new WholeScriptPg(pool);
-  const prisma = new PrismaClient({ adapter: adapterFactory });
+  const prisma = unavailableAware(new PrismaClient({ adapter: adapterFactory }));
   const notifications = new PostgresNotifications(url, logger);
+  const health = new PostgresHealth(url, HEALTH_TIMEOUT_MS);
   return {
     kind: 'postgres',
     prisma,
     adapterFactory,
     notifications,
+    checkHealth: () => health.check(),
     async withLock<T>(key: number, fn: () => Promise<T>) {
-      const client = await pool.connect();
+      // A connection of its own: `fn` needs the pool's, which may have only one.
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => {});
+      await client.connect().catch(rethrowUnavailable);
       try {
         await client.query('SELECT pg_advisory_lock($1)', [key]);
         try {
@@ -186,7 +290,7 @@ async function openPostgres(url: string, poolSize: number, logger: Logger): Prom
           await client.query('SELECT pg_advisory_unlock($1)', [key]);
         }
       } finally {
-        client.release();
+        await client.end().catch(() => {});
       }
     },
     async tryWithLock<T>(key: number, fn: () => Promise<T>) {
@@ -207,6 +311,7 @@ async function openPostgres(url: string, poolSize: number, logger: Logger): Prom
     },
     async close() {
       await notifications.close();
+      await health.close();
       await prisma.$disconnect();
       await pool.end();
     },

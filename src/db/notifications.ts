@@ -73,6 +73,35 @@ export class PGliteNotifications extends BaseNotifications {
   }
 }
 
+/**
+ * PGlite in its worker thread is one session: LISTEN once through any pooled connection, and
+ * whichever connection's client receives a notification hands it on here.
+ */
+export class WorkerNotifications extends BaseNotifications {
+  constructor(private readonly query: (sql: string) => Promise<unknown>, private readonly isLive: () => boolean) {
+    super();
+  }
+
+  get live(): boolean {
+    return this.isLive();
+  }
+
+  receive(channel: string, payload: string): void {
+    this.dispatch(channel, payload);
+  }
+
+  /** The worker stopped: what was heard until now may be all there will be. */
+  stopped(): void {
+    this.gap();
+  }
+
+  protected async subscribe(channel: string): Promise<void> {
+    await this.query(`LISTEN ${channel}`);
+  }
+
+  async close(): Promise<void> {}
+}
+
 const RECONNECT_MS = 1_000;
 
 /** PostgreSQL: a connection of its own, outside the pool, so LISTEN outlives every query. */

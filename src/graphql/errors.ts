@@ -4,6 +4,7 @@
 import { PothosValidationError } from '@pothos/core';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
+import { asDatabaseUnavailable } from '../db/unavailable';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
 import { isDatabaseId } from '../domain/limits';
 
@@ -91,6 +92,8 @@ export function maskError(error: unknown, onUnexpected: (error: unknown) => void
   const graphQLError = error instanceof GraphQLError ? error : null;
   const original: unknown = graphQLError?.originalError ?? error;
   if (original instanceof GraphQLError && original.extensions.code) return withPath(original, graphQLError);
+  const unavailable = asDatabaseUnavailable(original);
+  if (unavailable) return serviceUnavailable(unavailable.retryAfterSeconds);
   if (original instanceof PothosValidationError) {
     // Pothos refusing the client's arguments: a malformed global id or cursor, a negative `first`.
     return new GraphQLError(original.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: { code: 'BAD_USER_INPUT' } });
@@ -126,6 +129,16 @@ export function maskError(error: unknown, onUnexpected: (error: unknown) => void
     nodes: graphQLError?.nodes,
     path: graphQLError?.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}
+
+/**
+ * The database cannot answer now: a top-level error (no path: the whole request failed, nothing
+ * partial) that Yoga answers with HTTP 503 and `Retry-After`.
+ */
+export function serviceUnavailable(retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError('The service is temporarily unavailable; retry later', {
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': String(retryAfterSeconds) } } },
   });
 }
 

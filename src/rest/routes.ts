@@ -16,6 +16,8 @@ export interface RestDependencies {
 export interface ErrorAnswer {
   status: number;
   body: unknown;
+  /** Extra response headers (`Retry-After` on a 503). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function runRoute(
     const answer = presentError(error);
     if (!answer) throw error;
     // An unread oversized body is not worth draining: close the connection after answering.
-    const headers: Record<string, string> = error instanceof PayloadTooLargeError ? { connection: 'close' } : {};
+    const headers: Record<string, string> = { ...answer.headers, ...(error instanceof PayloadTooLargeError ? { connection: 'close' } : {}) };
     sendJson(res, answer.status, answer.body, headers);
   }
   return true;

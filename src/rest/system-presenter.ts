@@ -6,6 +6,7 @@ import type { CreateHookInput, HookRecord, UpdateHookInput } from '../domain/hoo
 import type { SystemEvent } from '../domain/hook-rules';
 import { isGitlabSigningToken } from '../domain/signing';
 import { z } from 'zod';
+import { asDatabaseUnavailable } from '../db/unavailable';
 import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
 import { hookParams, keyedValueParams, pageParams } from './system-params';
 import { SYSTEM_HOOK_SAMPLE } from '../domain/test-samples';
@@ -164,6 +165,7 @@ export function paginationHeaders(baseUrl: string, query: URLSearchParams, { pag
 export interface ErrorAnswer {
   status: number;
   body: { message: string | Record<string, string[]> } | { error: string };
+  headers?: Record<string, string>;
 }
 
 const FIELD_NAMES: Record<string, string> = {
@@ -184,6 +186,10 @@ export function presentError(error: unknown, context: 'hook' | 'url_variable' | 
   if (error instanceof NoParametersError) return { status: 400, body: { error: error.message } };
   if (error instanceof BadRequestError) return { status: error.reason === 'unsupported_media_type' ? 415 : 400, body: { error: error.message } };
   if (error instanceof PayloadTooLargeError) return { status: 413, body: { message: '413 Request Entity Too Large' } };
+  const unavailable = asDatabaseUnavailable(error);
+  if (unavailable) {
+    return { status: 503, body: { message: '503 Service Unavailable' }, headers: { 'retry-after': String(unavailable.retryAfterSeconds) } };
+  }
   if (!(error instanceof DomainError)) return null;
   if (error instanceof ValidationError) {
     if (context !== 'hook') return { status: 422, body: { error: 'Illegal key or value' } };

@@ -4,6 +4,7 @@ import type { SubjectType } from '../generated/prisma/enums';
 import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
 import { ConflictError, DomainError, IdempotencyConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
 import type { CreateHookInput, HookFilter, HookRecord, UpdateHookInput } from '../domain/hooks';
+import { asDatabaseUnavailable } from '../db/unavailable';
 import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
 
 const SUBJECT_TYPES = { build_repo: 'BUILD_REPO', image_repo: 'IMAGE_REPO', job: 'JOB' } as const satisfies Record<string, SubjectType>;
@@ -141,11 +142,14 @@ interface ErrorItem {
 export interface ErrorAnswer {
   status: number;
   body: { errors: ErrorItem[] };
+  headers?: Record<string, string>;
 }
 
 const answer = (status: number, ...errors: ErrorItem[]): ErrorAnswer => ({ status, body: { errors } });
 
 export const fieldName = (field: string): string => FIELD_NAMES[field] ?? field;
+
+const UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable; retry after the time in Retry-After';
 
 export const notFound = (): ErrorAnswer => answer(404, { code: 'resource_not_exist', message: 'The resource does not exist' });
 
@@ -157,6 +161,10 @@ export function presentError(error: unknown): ErrorAnswer | null {
   }
   if (error instanceof BadRequestError) return answer(400, { code: 'invalid_args', message: error.message });
   if (error instanceof PayloadTooLargeError) return answer(413, { code: 'request_too_large', message: error.message });
+  const unavailable = asDatabaseUnavailable(error);
+  if (unavailable) {
+    return { ...answer(503, { code: 'service_unavailable', message: UNAVAILABLE_MESSAGE }), headers: { 'retry-after': String(unavailable.retryAfterSeconds) } };
+  }
   if (!(error instanceof DomainError)) return null;
   if (error instanceof ValidationError) {
     return answer(400, ...error.issues.map((issue) => {
