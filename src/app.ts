@@ -89,7 +89,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       checkHealth: () => db.checkHealth(),
       handlers,
     });
-    const graphqlWebSocket = attachGraphQLWebSocket(server, { yoga: graphql.yoga, services, prisma: db.prisma, logger });
+    const graphqlWebSocket = attachGraphQLWebSocket(server, { yoga: graphql.yoga, services, prisma: db.prisma, logger, persisted: graphql.persisted });
 
     let closing: Promise<void> | undefined;
     return {

@@ -12,6 +12,9 @@ export interface PersistedOperationsOptions {
   isAdmin: (request: Request) => Promise<boolean>;
 }
 
+/** What the rules need besides the caller: the manifest and whether raw documents are refused. */
+export type PersistedRules = Pick<PersistedOperationsOptions, 'manifest' | 'persistedOnly'>;
+
 /** Names Yoga must accept beside `query`, `variables`, `operationName` and `extensions`. */
 export const PERSISTED_PARAM_NAMES = ['documentId'];
 
@@ -48,11 +51,12 @@ export function persistedOperations(options: PersistedOperationsOptions): Plugin
 }
 
 /**
- * The same rules for a transport outside Yoga's HTTP pipeline (a graphql-ws subscribe message):
- * the document text to run, or a GraphQLError with the codes HTTP answers with.
+ * The same rules for a transport outside Yoga's HTTP pipeline (a graphql-ws subscribe message, a
+ * /graphql/stream request): the document text to run, or a GraphQLError with the codes HTTP answers
+ * with. graphql-ws requires `query` to be a string, so an empty one means "none" (send `documentId`).
  */
 export function persistedDocument(
-  options: Pick<PersistedOperationsOptions, 'manifest' | 'persistedOnly'>,
+  options: PersistedRules,
   message: { query?: unknown; documentId?: unknown; extensions?: unknown },
   isAdmin: boolean,
 ): string {

@@ -10,10 +10,11 @@ import type { FetchAPI, Plugin } from 'graphql-yoga';
 import type { Actor } from '../domain/actor';
 import { authenticateBearer } from './bearer';
 import type { GraphQLServices } from './context';
+import { persistedDocument, type PersistedRules } from './persisted-operations';
 
 export const SSE_PATH = '/graphql/stream';
 
-export function graphqlSsePlugin(services: GraphQLServices, maxBodyBytes: number): Plugin {
+export function graphqlSsePlugin(services: GraphQLServices, maxBodyBytes: number, persisted: PersistedRules): Plugin {
   const streamTokens = new StreamTokens();
   const sse = useGraphQLSSE({
     endpoint: SSE_PATH,
@@ -36,13 +37,16 @@ export function graphqlSsePlugin(services: GraphQLServices, maxBodyBytes: number
     async onRequest(payload) {
       if (new URL(payload.request.url).pathname !== SSE_PATH) return;
       const { fetchAPI } = payload;
-      const request = await withLimitedBody(fetchAPI, payload.request, maxBodyBytes);
-      if (request instanceof fetchAPI.Response) return payload.endResponse(request);
+      const limited = await withLimitedBody(fetchAPI, payload.request, maxBodyBytes);
+      if (limited instanceof fetchAPI.Response) return payload.endResponse(limited);
       try {
+        // The plugin does not run Yoga's onParams, where the persisted-operations plugin works.
+        const isAdmin = async () => (await authenticateBearer(services, limited.headers.get('authorization'))).actor?.isAdmin === true;
+        const request = await withPersistedDocument(fetchAPI, limited, persisted, isAdmin);
         await sse.onRequest?.({ ...payload, request });
       } catch (error) {
         // The plugin lets parse and validation errors (armor's limits among them) escape as
-        // exceptions; they are the client's mistakes, answered as /graphql answers them.
+        // exceptions, persisted-operation refusals too; they are the client's mistakes, answered as /graphql answers them.
         if (!(error instanceof GraphQLError)) throw error;
         const code = typeof error.extensions.code === 'string' ? error.extensions.code : 'GRAPHQL_VALIDATION_FAILED';
         payload.endResponse(jsonResponse(fetchAPI, 400, error.message, code));
@@ -101,6 +105,38 @@ async function withLimitedBody(fetchAPI: FetchAPI, request: Request, maxBytes: n
     chunks.push(value);
   }
   return new fetchAPI.Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks), signal: request.signal });
+}
+
+/**
+ * The request with its operation's document chosen by the persisted-operations rules: a POST's
+ * JSON body or a GET's query string gets `query` set to the document to run. Requests that carry
+ * no operation (a reservation, opening a single-connection stream, stopping one) pass unchanged.
+ */
+async function withPersistedDocument(fetchAPI: FetchAPI, request: Request, rules: PersistedRules, isAdmin: () => Promise<boolean>): Promise<Request> {
+  const resolve = async (params: { query?: unknown; documentId?: unknown; extensions?: unknown }) =>
+    persistedDocument(rules, params, rules.persistedOnly && (await isAdmin()));
+  if (request.method === 'POST' && request.body) {
+    const text = await request.text();
+    const init = { method: request.method, headers: request.headers, signal: request.signal };
+    const params = parseJson(text);
+    // Not a JSON object: graphql-sse answers it as it would have.
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) return new fetchAPI.Request(request.url, { ...init, body: text });
+    const body = JSON.stringify({ ...params, query: await resolve(params) });
+    return new fetchAPI.Request(request.url, { ...init, body });
+  }
+  const url = new URL(request.url);
+  const search = url.searchParams;
+  if (request.method !== 'GET' || !['query', 'documentId', 'extensions'].some((name) => search.has(name))) return request;
+  search.set('query', await resolve({ query: search.get('query') ?? undefined, documentId: search.get('documentId') ?? undefined, extensions: parseJson(search.get('extensions') ?? 'null') }));
+  return new fetchAPI.Request(url, { method: request.method, headers: request.headers, signal: request.signal });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function tooLarge(fetchAPI: FetchAPI): Response {

@@ -12,6 +12,7 @@ import type { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 import { authenticateBearer } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
+import { persistedDocument, type PersistedRules } from './persisted-operations';
 import { GRAPHQL_PATH, LIMITS, type ServerContext } from './yoga';
 
 export interface GraphQLWebSocketOptions {
@@ -19,6 +20,8 @@ export interface GraphQLWebSocketOptions {
   services: GraphQLServices;
   prisma: PrismaClient;
   logger: Logger;
+  /** `documentId` (or Apollo's `extensions.persistedQuery`) and persisted-only mode, as over HTTP. */
+  persisted: PersistedRules;
 }
 
 export interface GraphQLWebSocket {
@@ -43,7 +46,7 @@ interface EnvelopedRoot {
 }
 
 export function attachGraphQLWebSocket(server: Server, options: GraphQLWebSocketOptions): GraphQLWebSocket {
-  const { yoga, services, prisma, logger } = options;
+  const { yoga, services, prisma, logger, persisted } = options;
   // The same body limit as HTTP: a bigger message closes the socket with 1009 (Message Too Big).
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes });
 
@@ -77,12 +80,12 @@ export function attachGraphQLWebSocket(server: Server, options: GraphQLWebSocket
         const enveloped = yoga.getEnveloped({ req: ctx.extra.request, webSocket: context, params: payload });
         let document;
         try {
-          document = enveloped.parse(payload.query);
+          document = enveloped.parse(persistedDocument(persisted, payload, auth.actor?.isAdmin === true));
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors;
         } catch (error) {
-          // Syntax errors and armor's limits (it throws from parse and validate) are the client's
-          // to see, as over HTTP; anything else is ours and closes the socket with 4500.
+          // Persisted-operation refusals, syntax errors and armor's limits (it throws from parse and
+          // validate) are the client's to see, as over HTTP; anything else is ours and closes the socket with 4500.
           if (error instanceof GraphQLError) return [error];
           throw error;
         }

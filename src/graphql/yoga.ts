@@ -14,7 +14,7 @@ import { authenticateBearer, type BearerResult } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
 import { maskError } from './errors';
 import { readManifest, type Manifest } from './persisted-manifest';
-import { PERSISTED_PARAM_NAMES, persistedOperations } from './persisted-operations';
+import { PERSISTED_PARAM_NAMES, persistedOperations, type PersistedRules } from './persisted-operations';
 import { schema } from './schema';
 import { graphqlSsePlugin, SSE_PATH } from './sse';
 import { MAX_BODY_BYTES } from '../domain/limits';
@@ -56,8 +56,14 @@ export interface ServerContext {
   webSocket?: GraphQLContext;
 }
 
-export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstance<ServerContext, GraphQLContext>; handler: NodeHandler } {
+export function createGraphQL(options: GraphQLOptions): {
+  yoga: YogaServerInstance<ServerContext, GraphQLContext>;
+  handler: NodeHandler;
+  /** The persisted-operations rules, for the WebSocket transport (it runs outside Yoga's pipeline). */
+  persisted: PersistedRules;
+} {
   const { services, prisma, logger } = options;
+  const persisted: PersistedRules = { manifest: options.manifest ?? readManifest(), persistedOnly: options.persistedOnly ?? false };
   // A request a browser sends cross-site without a preflight (a GET, or a form or text/plain POST)
   // runs only when it carries a header no such request can: Authorization, which every operation
   // but introspection needs anyway, or Yoga's CSRF header. So no page can run a mutation (or read
@@ -95,11 +101,10 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
       armor,
       csrf,
       persistedOperations({
-        manifest: options.manifest ?? readManifest(),
-        persistedOnly: options.persistedOnly ?? false,
+        ...persisted,
         isAdmin: async (request) => (await authenticateRequest(request)).actor?.isAdmin === true,
       }),
-      graphqlSsePlugin(services, LIMITS.maxBodyBytes),
+      graphqlSsePlugin(services, LIMITS.maxBodyBytes, persisted),
     ],
     maskedErrors: {
       maskError: (error) =>
@@ -131,5 +136,5 @@ export function createGraphQL(options: GraphQLOptions): { yoga: YogaServerInstan
     await Promise.resolve(yoga.requestListener(req, res));
     return true;
   };
-  return { yoga, handler };
+  return { yoga, handler, persisted };
 }
