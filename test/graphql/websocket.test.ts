@@ -130,9 +130,9 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
       throw new Error('relation "hooks" does not exist: SELECT * FROM hooks WHERE secret = $1');
     };
     const services = { ...t.app.services, hooks };
-    const { yoga } = createGraphQL({ services, prisma: t.app.db.prisma, logger });
+    const { yoga, persisted } = createGraphQL({ services, prisma: t.app.db.prisma, logger });
     const server = createServer();
-    const webSocket = attachGraphQLWebSocket(server, { yoga, services, prisma: t.app.db.prisma, logger });
+    const webSocket = attachGraphQLWebSocket(server, { yoga, services, prisma: t.app.db.prisma, logger, persisted });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { client, dispose } = connectWs(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, ADMIN_TOKEN);
