@@ -196,7 +196,10 @@ function medians(rounds: Figures[]): Figures {
 function print(label: string, ours: Figures, floor: Figures | undefined): void {
   const flags = ours.failures > 0 ? `  (!! ${ours.failures} failed requests)` : '';
   const mine = `hookgate ${ours.requestsPerSecond.toFixed(0).padStart(5)} req/s p99 ${String(ours.p99Ms).padStart(4)} ms cpu ${ours.cpuMsPerRequest.toFixed(2)} ms/req rss ${ours.rssMb.toFixed(0)} MB`;
-  if (!floor) return console.log(`${label.padEnd(44)} ${mine}${flags}`);
+  if (!floor) {
+    console.log(`${label.padEnd(44)} ${mine}${flags}`);
+    return;
+  }
   console.log(
     `${label.padEnd(44)} ${mine} | floor ${floor.requestsPerSecond.toFixed(0).padStart(5)} req/s p99 ${floor.p99Ms} ms cpu ${floor.cpuMsPerRequest.toFixed(2)} ms/req | ` +
       `ratio ${(ours.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}x req/s, ${(ours.p99Ms / Math.max(1, floor.p99Ms)).toFixed(1)}x p99, ${(ours.cpuMsPerRequest / floor.cpuMsPerRequest).toFixed(1)}x cpu${flags}`,

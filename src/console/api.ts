@@ -55,7 +55,9 @@ export async function request<T>(name: OperationName, variables: object = {}, to
   const first = result.errors?.[0];
   if (first) {
     const error = new ApiError(first.message, first.extensions?.code);
-    if (error.code === 'UNAUTHENTICATED' && token === undefined) unauthenticatedListeners.forEach((listener) => listener(error));
+    if (error.code === 'UNAUTHENTICATED' && token === undefined) {
+      for (const listener of unauthenticatedListeners) listener(error);
+    }
     throw error;
   }
   if (!result.data) throw new ApiError(`The server answered ${response.status}`, undefined);

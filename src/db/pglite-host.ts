@@ -207,7 +207,10 @@ class WorkerConnection extends Duplex {
     let terminate = false;
     if (!this.started) {
       // The startup message has no type byte: a length, then the protocol version.
-      if (this.buffer.length < 4 || this.buffer.length < this.buffer.readInt32BE(0)) return callback();
+      if (this.buffer.length < 4 || this.buffer.length < this.buffer.readInt32BE(0)) {
+        callback();
+        return;
+      }
       offset = boundary = this.buffer.readInt32BE(0);
       this.started = true;
       complete = true;

@@ -27,6 +27,7 @@ const REPO_SUBJECT = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 // A job id, bare (`4242`, admins only) or owned by a namespace (`acme/4242`).
 const JOB_SUBJECT = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]*\/)?[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 // PostgreSQL text cannot hold NUL; other C0 controls have no business in a URL.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** PostgreSQL cannot store a NUL character in text: such input is refused (or matches nothing). */

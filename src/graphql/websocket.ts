@@ -78,7 +78,7 @@ export function attachGraphQLWebSocket(server: Server, options: GraphQLWebSocket
           signal: controller.signal,
         };
         const enveloped = yoga.getEnveloped({ req: ctx.extra.request, webSocket: context, params: payload });
-        let document;
+        let document: ExecutionArgs['document'];
         try {
           document = enveloped.parse(persistedDocument(persisted, payload, auth.actor?.isAdmin === true));
           const errors = enveloped.validate(enveloped.schema, document);

@@ -183,7 +183,7 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
         fc.asyncProperty(fc.array(request(route), { minLength: BATCH, maxLength: BATCH }), async (batch) => {
           const answers = await Promise.all(batch.map(send));
           sent += batch.length;
-          batch.forEach((generated, index) => check(route, generated, answers[index]!));
+          for (const [index, generated] of batch.entries()) check(route, generated, answers[index]!);
         }),
         { numRuns: RUNS, endOnFailure: true },
       );
