@@ -120,11 +120,12 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, context) => {
+      // The domain's cached copy, as REST reads it, when it holds everything the operation asks for.
+      const cached = cachedHookAnswers(query);
       // An id that is not a Hook's matches nothing: null, like a hidden hook.
       const id = tryDecodeId(String(args.id), 'Hook');
       if (id === null) return null;
-      // The domain's cached copy, as REST reads it, when it holds everything the operation asks for.
-      if (cachedHookAnswers(query)) return cachedHook(context, id);
+      if (cached) return cachedHook(context, id);
       return context.prisma.hook.findFirst({ ...query, where: { id, AND: [visible(context)] } });
     },
   }),
