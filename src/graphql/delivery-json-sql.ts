@@ -80,7 +80,7 @@ function scalarFields(columns: Record<string, Column>, planned: unknown): string
   if (Object.keys(rest).length > 0) return null;
   if (select === undefined) return Object.keys(columns);
   const fields = Object.keys(select).filter((field) => select[field]);
-  return fields.every((field) => field in columns && select[field] === true) ? fields : null;
+  return fields.every((field) => Object.hasOwn(columns, field) && select[field] === true) ? fields : null;
 }
 
 function pairs(columns: Record<string, Column>, fields: string[]): { sql: string; dates: string[] } {
@@ -96,7 +96,7 @@ function attemptOrder(orderBy: unknown): string | null {
     const entries = typeof term === 'object' && term !== null ? Object.entries(term) : [];
     if (entries.length !== 1) return null;
     const [field, direction] = entries[0]!;
-    if (!(field in ATTEMPT) || (direction !== 'asc' && direction !== 'desc')) return null;
+    if (!Object.hasOwn(ATTEMPT, field) || (direction !== 'asc' && direction !== 'desc')) return null;
     sql.push(`${ATTEMPT[field]!.column ?? ATTEMPT[field]!.sql} ${direction.toUpperCase()}`);
   }
   // Ties broken by the primary key, so the order is total.
@@ -110,12 +110,12 @@ export function deliveryJson(query: Planned): DeliveryJson | null {
   if (Object.keys(rest).length > 0 || (select && include)) return null;
   // Include mode (how `Delivery` is declared) loads every column, as Prisma would.
   const level = select ?? include ?? {};
-  const own = select ? Object.keys(select).filter((field) => field in DELIVERY && select[field] === true) : Object.keys(DELIVERY);
+  const own = select ? Object.keys(select).filter((field) => Object.hasOwn(DELIVERY, field) && select[field] === true) : Object.keys(DELIVERY);
   const parts = [pairs(DELIVERY, own).sql];
   const dates: DateFields = { own: pairs(DELIVERY, own).dates, event: [], attempts: [] };
   let joinsEvent = false;
   for (const [relation, planned] of Object.entries(level)) {
-    if (!planned || relation in DELIVERY) continue;
+    if (!planned || Object.hasOwn(DELIVERY, relation)) continue;
     if (relation === 'event') {
       const fields = scalarFields(EVENT, planned);
       if (!fields) return null;

@@ -216,6 +216,18 @@ describe.each(backends)('SQL statements per GraphQL request on %s', (backend) =>
     }
   });
 
+  it('loads a page whose deliveries ask for more than the JSON statement describes through Prisma, still batched', async () => {
+    const query = 'query { hooks(first: 3) { nodes { databaseId deliveries(first: 2) { nodes { databaseId hook { databaseId } } } } } }';
+    const { result, statements: ran } = await statementsOf(query, {});
+    const nodes = result.data!.hooks.nodes as { databaseId: number; deliveries: { nodes: { hook: { databaseId: number } }[] } }[];
+    expect(nodes).toHaveLength(3);
+    expect(nodes.every((hook) => hook.deliveries.nodes.length === 2 && hook.deliveries.nodes.every((d) => d.hook.databaseId === hook.databaseId))).toBe(true);
+    // The hooks, then the pages' ids (LATERAL … LIMIT), then those deliveries with their hooks.
+    expect(ran).toHaveLength(3);
+    expect(ran.filter((statement) => statement.includes('CROSS JOIN LATERAL'))).toHaveLength(1);
+    expect(ran.filter((statement) => statement.includes('FROM "public"."deliveries"') && statement.includes('IN ('))).toHaveLength(1);
+  });
+
   it('reads hook(id) through the hook cache: one statement the first time, none after', async () => {
     const id = encodeGlobalID('Hook', hookIds[7]!);
     const first = await statementsOf(HOOK_BY_ID, { id });
