@@ -222,7 +222,9 @@ async function startFloor(databaseUrl: string): Promise<Server & { stop(): Promi
 }
 
 export async function benchGraphQL(): Promise<void> {
-  const names: Target['name'][] = (await postgresAvailable()) ? ['postgres', 'pglite'] : ['pglite'];
+  // BENCH_BACKENDS=postgres (or pglite): only those targets, for quick before/after comparisons.
+  const only = process.env.BENCH_BACKENDS?.split(',').map((name) => name.trim());
+  const names = ((await postgresAvailable()) ? ['postgres', 'pglite'] as const : ['pglite'] as const).filter((name) => !only || only.includes(name));
   if (!names.includes('postgres')) console.log('PostgreSQL is not reachable: no floor, Hookgate figures only (set BENCH_DATABASE_URL).');
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-bench-'));
   const targets: { target: Target; ids: number[] }[] = [];

@@ -13,6 +13,7 @@ import type { Delivery } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { DeliveryStatus } from '../generated/prisma/enums';
 import { PAGE_SIZE } from './builder';
+import { deliveryJson, reviveDates } from './delivery-json-sql';
 import type { GraphQLContext } from './context';
 
 export interface HookDeliveriesArgs {
@@ -72,6 +73,26 @@ async function loadPages(context: GraphQLContext, keys: readonly PageKey[]): Pro
       after !== null ? Prisma.sql`AND id < ${after}` : Prisma.empty,
       before !== null ? Prisma.sql`AND id > ${before}` : Prisma.empty,
     ];
+    const json = deliveryJson(page.query as Parameters<typeof deliveryJson>[0]);
+    if (json) {
+      // One statement: each hook's page under `LATERAL … LIMIT`, built as JSON in PostgreSQL.
+      const order = page.inverted ? Prisma.raw('ASC') : Prisma.raw('DESC');
+      const loaded = await context.prisma.$queryRaw<{ hook_id: number; deliveries: string }[]>`
+        SELECT h.id AS hook_id, json_agg(${json.object} ORDER BY d.id ${order})::text AS deliveries
+        FROM unnest(${hookIds}::int[]) AS h(id)
+        CROSS JOIN LATERAL (
+          SELECT * FROM deliveries WHERE hook_id = h.id ${Prisma.join(conditions, ' ')} ORDER BY id ${order} LIMIT ${page.limit}
+        ) AS d
+        ${json.joinsEvent ? Prisma.sql`JOIN events e ON e.id = d.event_id` : Prisma.empty}
+        GROUP BY h.id`;
+      for (const hookId of hookIds) pages.set(`${shape}#${hookId}`, []);
+      for (const { hook_id: hookId, deliveries } of loaded) {
+        const rows = JSON.parse(deliveries) as Record<string, unknown>[];
+        reviveDates(rows, json.dates);
+        pages.set(`${shape}#${hookId}`, rows as unknown as Delivery[]);
+      }
+      return;
+    }
     const chosen = await context.prisma.$queryRaw<{ id: number; hook_id: number }[]>`
       SELECT d.id, d.hook_id
       FROM unnest(${hookIds}::int[]) AS h(id)

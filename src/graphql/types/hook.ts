@@ -1,6 +1,7 @@
 // Hooks: the `Hook` node, the `hook`/`hooks` queries and the create/update/delete mutations.
 // Visibility and every rule come from the domain's HookService; this file only translates.
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { NotFoundError } from '../../domain/errors';
 import type { CreateHookInput as DomainCreateHookInput, HookRecord, UpdateHookInput as DomainUpdateHookInput } from '../../domain/hooks';
 import { PAGE_SIZE, UserError, builder, pageComplexity, type BuilderTypes, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
@@ -70,6 +71,35 @@ export const Hook = builder.prismaNode('Hook', {
   }),
 });
 
+/** The key lists a `HookRecord` holds (keys only, ordered by key), which Pothos plans with the owner's id. */
+const CACHED_KEY_LISTS = new Set(['urlVariables', 'customHeaders']);
+
+/** Whether the domain's `HookRecord` (all columns, key lists) answers a planned `hook(id)` query. */
+function cachedHookAnswers(query: { select?: unknown; include?: Record<string, unknown> }): boolean {
+  if (query.select) return false;
+  for (const [relation, planned] of Object.entries(query.include ?? {})) {
+    if (!CACHED_KEY_LISTS.has(relation) || typeof planned !== 'object' || planned === null) return false;
+    const { select = {}, orderBy, ...rest } = planned as { select?: Record<string, unknown>; orderBy?: unknown };
+    if (Object.keys(rest).length > 0 || JSON.stringify(orderBy) !== '{"key":"asc"}') return false;
+    if (Object.keys(select).some((column) => column !== 'key' && column !== 'hookId')) return false;
+  }
+  return true;
+}
+
+/** `hook(id)` through `HookService.get` (the hook cache): the same visibility rule, null when hidden. */
+async function cachedHook(context: GraphQLContext, id: number) {
+  let hook: HookRecord;
+  try {
+    hook = await context.services.hooks.get(context.actor!, id);
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+  // The cached copy is shared: the key lists gain their owner's id (Pothos' row key) in new arrays.
+  const owned = ({ key }: { key: string }) => ({ hookId: hook.id, key });
+  return { ...hook, urlVariables: hook.urlVariables.map(owned), customHeaders: hook.customHeaders.map(owned) };
+}
+
 export const UrlVariable = builder.prismaObject('UrlVariable', {
   // Select mode: a variable's value is never even loaded for GraphQL.
   select: { key: true },
@@ -90,12 +120,15 @@ builder.queryFields((t) => ({
     type: 'Hook',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) =>
-      context.prisma.hook.findFirst({
-        ...query,
-        // An id that is not a Hook's matches nothing (0 is never a row id): null, like a hidden hook.
-        where: { id: tryDecodeId(String(args.id), 'Hook') ?? 0, AND: [visible(context)] },
-      }),
+    resolve: async (query, _root, args, context) => {
+      // The domain's cached copy, as REST reads it, when it holds everything the operation asks for.
+      const cached = cachedHookAnswers(query);
+      // An id that is not a Hook's matches nothing: null, like a hidden hook.
+      const id = tryDecodeId(String(args.id), 'Hook');
+      if (id === null) return null;
+      if (cached) return cachedHook(context, id);
+      return context.prisma.hook.findFirst({ ...query, where: { id, AND: [visible(context)] } });
+    },
   }),
   hooks: t.prismaConnection(
     {
