@@ -1,6 +1,7 @@
 // The shell: sign-in gate, navigation, and the page for the current route.
 import { useEffect, useState } from 'react';
 import { onUnauthenticated, request } from './api';
+import { DeliveriesPage } from './pages/DeliveriesPage';
 import { DeliveryPage } from './pages/DeliveryPage';
 import { HookForm } from './pages/HookForm';
 import { HookPage } from './pages/HookPage';
@@ -64,6 +65,7 @@ export function App() {
         <nav aria-label="Main">
           <ul>
             <li><a href={href({ page: 'hooks' })} aria-current={route.page === 'hooks' ? 'page' : undefined}>Hooks</a></li>
+            <li><a href={href({ page: 'deliveries' })} aria-current={route.page === 'deliveries' ? 'page' : undefined}>Deliveries</a></li>
             {isAdmin && <li><a href={href({ page: 'users' })} aria-current={route.page === 'users' ? 'page' : undefined}>Users and tokens</a></li>}
             {isAdmin && <li><a href={href({ page: 'portal' })} aria-current={route.page === 'portal' ? 'page' : undefined}>Portal links</a></li>}
           </ul>
@@ -77,6 +79,7 @@ export function App() {
         {route.page === 'newHook' && <HookForm isAdmin={isAdmin} />}
         {route.page === 'editHook' && <HookForm isAdmin={isAdmin} hookId={route.id} />}
         {route.page === 'hook' && <HookPage id={route.id} />}
+        {route.page === 'deliveries' && <DeliveriesPage />}
         {route.page === 'delivery' && <DeliveryPage id={route.id} />}
         {route.page === 'users' && isAdmin && <UsersPage />}
         {route.page === 'portal' && isAdmin && <PortalLinksPage />}

@@ -7,7 +7,7 @@ import { currentToken } from './session';
 export type OperationName =
   | 'Viewer' | 'Hooks' | 'Hook' | 'Delivery' | 'CreateHook' | 'UpdateHook' | 'DeleteHook' | 'SetUrlVariable'
   | 'DeleteUrlVariable' | 'TestHook' | 'Redeliver' | 'CreateUser' | 'CreatePortalSession' | 'DeliveryUpdated'
-  | 'DeleteCustomHeader' | 'RotateHookSecret';
+  | 'DeleteCustomHeader' | 'RotateHookSecret' | 'Deliveries' | 'RedeliverFailed';
 
 export interface UserError {
   field: string[] | null;

@@ -33,3 +33,10 @@ export function prettyBody(text: string | null | undefined): string {
     return text;
   }
 }
+
+/** A `datetime-local` input's value (the browser's time zone) as an ISO instant; null when empty. */
+export function instantFromLocal(value: string): string | null {
+  if (!value) return null;
+  const time = new Date(value);
+  return Number.isNaN(time.getTime()) ? null : time.toISOString();
+}

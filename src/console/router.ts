@@ -6,6 +6,7 @@ export type Route =
   | { page: 'newHook' }
   | { page: 'hook'; id: string }
   | { page: 'editHook'; id: string }
+  | { page: 'deliveries' }
   | { page: 'delivery'; id: string }
   | { page: 'users' }
   | { page: 'portal' };
@@ -16,6 +17,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'hooks' && parts[1] && parts[2] === 'edit') return { page: 'editHook', id: parts[1] };
   if (parts[0] === 'hooks' && parts[1]) return { page: 'hook', id: parts[1] };
   if (parts[0] === 'deliveries' && parts[1]) return { page: 'delivery', id: parts[1] };
+  if (parts[0] === 'deliveries') return { page: 'deliveries' };
   if (parts[0] === 'users') return { page: 'users' };
   if (parts[0] === 'portal') return { page: 'portal' };
   return { page: 'hooks' };
@@ -27,6 +29,7 @@ export function href(route: Route): string {
     case 'newHook': return '#/hooks/new';
     case 'hook': return `#/hooks/${encodeURIComponent(route.id)}`;
     case 'editHook': return `#/hooks/${encodeURIComponent(route.id)}/edit`;
+    case 'deliveries': return '#/deliveries';
     case 'delivery': return `#/deliveries/${encodeURIComponent(route.id)}`;
     case 'users': return '#/users';
     case 'portal': return '#/portal';

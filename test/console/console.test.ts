@@ -15,6 +15,7 @@ import { startReceiver, type Receiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, graphql, startTestApp, type TestApp } from '../helpers';
 
 const WAIT = { timeout: 20_000 };
+const MINUTE = 60_000;
 
 /** A web page on its own loopback port (another origin) that shows `embedded` in an iframe. */
 async function startProductPage(): Promise<{ origin: string; embedded: { url: string }; close: () => Promise<void> }> {
@@ -42,6 +43,8 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
   const foreign: string[] = [];
   /** Every GraphQL request the console made (POST bodies, GET query strings). */
   const graphqlRequests: Record<string, unknown>[] = [];
+  /** Before anything of this run was created. */
+  let startedAt = 0;
 
   async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport });
@@ -58,9 +61,16 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     });
     return { context, page: await context.newPage() };
   }
+  /** A `datetime-local` value (the browser's time zone, to the minute) for an instant. */
+  const localMinute = (page: Page, at: number) => page.evaluate((ms) => {
+    const d = new Date(ms);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }, at);
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
+    startedAt = Date.now();
     shots = await mkdtemp(path.join(tmpdir(), 'hookgate-console-'));
     receiver = await startReceiver(() => answer);
     customer = await startProductPage();
@@ -168,6 +178,137 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await admin.getByRole('button', { name: 'Redeliver' }).click();
     await expect.poll(() => admin.getByTestId('delivery-status').innerText(), WAIT).toBe('SUCCEEDED');
     await admin.getByText('fine now').waitFor(WAIT);
+  });
+
+  it('the delivery page shows each attempt\'s request headers (redacted by the API) and response status, headers and body', async () => {
+    const attempts = admin.locator('ol.attempts > li');
+    await expect.poll(() => attempts.count(), WAIT).toBeGreaterThanOrEqual(2);
+    const webhookId = await admin.locator('.settings dt:text-is("Webhook id") + dd').innerText();
+    const first = attempts.first();
+    expect(await first.innerText()).toMatch(/Response status\s+500/);
+    expect(await first.innerText()).toContain('receiver exploded');
+    const sent = admin.getByRole('table', { name: 'Request headers of attempt 1' });
+    await expect.poll(() => sent.innerText(), WAIT).toMatch(new RegExp(`webhook-id\\s+${webhookId}`, 'i'));
+    expect(await sent.innerText()).toMatch(/webhook-signature\s+\[redacted\]/i);
+    // What the receiver got carries the real signature; the page never shows it.
+    const received = receiver.requests.find((r) => r.headers['webhook-id'] === webhookId)!;
+    expect(await admin.locator('main').innerText()).not.toContain(String(received.headers['webhook-signature']).split(',')[1]);
+    const answered = admin.getByRole('table', { name: 'Response headers of attempt 1' });
+    expect(await answered.innerText()).toMatch(/content-type\s+text\/plain/i);
+    const last = attempts.last();
+    expect(await last.innerText()).toMatch(/Response status\s+200/);
+    expect(await last.innerText()).toContain('fine now');
+    await shot(admin, 'delivery-headers');
+  });
+
+  it('filters a hook\'s recent deliveries by status and time', async () => {
+    answer = { status: 500, body: 'down again' };
+    await admin.getByRole('link', { name: 'Back to the hook' }).click();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    const rows = admin.getByRole('table', { name: 'Recent deliveries' }).locator('tbody tr');
+    await expect.poll(() => rows.count(), WAIT).toBe(3);
+    const published = await graphql(t.url, `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/app", payload: { build: 9 } }) { deliveries { id } } }`);
+    expect(published.data!.publishEvent.deliveries).toHaveLength(1);
+    await expect.poll(() => rows.first().innerText(), WAIT).toContain('FAILED');
+
+    await admin.getByLabel('Status').selectOption('FAILED');
+    await expect.poll(() => rows.count(), WAIT).toBe(1);
+    expect(await rows.first().innerText()).toContain('FAILED');
+    await admin.getByLabel('Status').selectOption('SUCCEEDED');
+    await expect.poll(() => rows.count(), WAIT).toBe(3);
+    expect(await rows.allInnerTexts()).toEqual([expect.stringContaining('SUCCEEDED'), expect.stringContaining('SUCCEEDED'), expect.stringContaining('SUCCEEDED')]);
+    await admin.getByLabel('Status').selectOption('');
+    await admin.getByLabel('Since', { exact: true }).fill(await localMinute(admin, Date.now() + 2 * MINUTE));
+    await expect.poll(() => rows.first().innerText(), WAIT).toBe('No deliveries match.');
+    await admin.getByLabel('Since', { exact: true }).fill(await localMinute(admin, startedAt - MINUTE));
+    await expect.poll(() => rows.count(), WAIT).toBe(4);
+  });
+
+  it('"Redeliver failed since …" shows the API\'s message for a bad time, then how many it scheduled', async () => {
+    // The failures above may have disabled the hook for a while: lift that first.
+    await admin.reload();
+    await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
+    const reEnable = admin.getByRole('button', { name: 'Re-enable' });
+    if (await reEnable.count()) {
+      await reEnable.click();
+      await expect.poll(() => admin.locator('.settings dt:text-is("Status") + dd').innerText(), WAIT).toBe('active');
+    }
+    answer = { status: 200, body: 'recovered' };
+    const hookId = decodeURIComponent(/#\/hooks\/([^/]+)$/.exec(admin.url())![1]!);
+    const future = new Date(Date.now() + 2 * MINUTE);
+    future.setSeconds(0, 0);
+    const refused = await graphql(t.url, 'mutation($input: RedeliverFailedInput!) { redeliverFailed(input: $input) { count userErrors { message } } }',
+      { input: { hookId, since: future.toISOString() } });
+    const apiMessage = refused.data!.redeliverFailed.userErrors[0].message as string;
+
+    const form = admin.getByRole('form', { name: 'Redeliver failed' });
+    await form.getByLabel('Failed since').fill(await localMinute(admin, future.getTime()));
+    await form.getByRole('button', { name: 'Redeliver failed' }).click();
+    await form.getByRole('alert').filter({ hasText: apiMessage }).waitFor(WAIT);
+
+    await admin.getByLabel('Status').selectOption('FAILED');
+    const rows = admin.getByRole('table', { name: 'Recent deliveries' }).locator('tbody tr');
+    await expect.poll(() => rows.allInnerTexts(), WAIT).toEqual([expect.stringContaining('FAILED')]);
+    await form.getByLabel('Failed since').fill(await localMinute(admin, startedAt - MINUTE));
+    await form.getByRole('button', { name: 'Redeliver failed' }).click();
+    await form.getByRole('status').filter({ hasText: '1 failed delivery scheduled again.' }).waitFor(WAIT);
+    // Live: the delivery leaves the FAILED list once it is redelivered, and succeeds.
+    await expect.poll(() => rows.first().innerText(), WAIT).toBe('No deliveries match.');
+    await admin.getByLabel('Status').selectOption('');
+    await expect.poll(() => rows.first().innerText(), WAIT).toContain('SUCCEEDED');
+    await shot(admin, 'hook-redeliver-failed');
+  });
+
+  it('the Deliveries page lists deliveries across hooks, filters by hook, status, event and time, pages, and opens one', async () => {
+    const created = await graphql(t.url, 'mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id } userErrors { message } } }',
+      { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'root/paging', events: ['build:complete'], url: `${receiver.url}/paging` } });
+    expect(created.data!.createHook.userErrors).toEqual([]);
+    const pagingHook = created.data!.createHook.hook.id as string;
+    for (let build = 1; build <= 21; build++) {
+      const published = await graphql(t.url, `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/paging", payload: { build: ${build} } }) { deliveries { id } } }`);
+      expect(published.data!.publishEvent.deliveries).toHaveLength(1);
+    }
+    // All 21 reach SUCCEEDED first (the page is not live), and the receiver is quiet again before the next tests.
+    const succeeded = async () => (await graphql(t.url, 'query($filter: DeliveryFilter) { deliveries(filter: $filter) { totalCount } }',
+      { filter: { hookId: pagingHook, status: 'SUCCEEDED' } })).data!.deliveries.totalCount as number;
+    await expect.poll(succeeded, { timeout: 60_000 }).toBe(21);
+    await admin.getByRole('link', { name: 'Deliveries', exact: true }).click();
+    await admin.getByRole('heading', { name: 'Deliveries' }).waitFor(WAIT);
+    const count = admin.locator('p.count');
+    const table = admin.getByRole('table', { name: 'Deliveries' });
+    const rows = table.locator('tbody tr');
+    await expect.poll(() => count.innerText(), WAIT).toMatch(/^\d+ deliveries$/);
+    expect(Number.parseInt(await count.innerText(), 10)).toBeGreaterThanOrEqual(25);
+    expect(await table.innerText()).toContain(`${receiver.url}/paging`);
+
+    const filters = admin.getByRole('form', { name: 'Filter deliveries' });
+    await filters.getByLabel('Hook').selectOption({ label: `${receiver.url}/paging` });
+    await filters.getByLabel('Status').selectOption('SUCCEEDED');
+    await expect.poll(() => count.innerText(), WAIT).toBe('21 deliveries');
+    await expect.poll(() => rows.count(), WAIT).toBe(20);
+    expect(await table.innerText()).not.toContain(`${receiver.url}/hook`);
+    await admin.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(1);
+    expect(await rows.first().innerText()).toContain('build:complete');
+    await admin.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(20);
+    await shot(admin, 'deliveries');
+
+    await filters.getByLabel('Event').fill('image:push');
+    await expect.poll(() => count.innerText(), WAIT).toBe('0 deliveries');
+    await filters.getByLabel('Event').fill('build:complete');
+    await expect.poll(() => count.innerText(), WAIT).toBe('21 deliveries');
+    await filters.getByLabel('Created before').fill(await localMinute(admin, startedAt - MINUTE));
+    await expect.poll(() => count.innerText(), WAIT).toBe('0 deliveries');
+    await filters.getByLabel('Created before').fill('');
+    await filters.getByLabel('Created after').fill(await localMinute(admin, Date.now() + 2 * MINUTE));
+    await expect.poll(() => count.innerText(), WAIT).toBe('0 deliveries');
+    await filters.getByLabel('Created after').fill(await localMinute(admin, startedAt - MINUTE));
+    await expect.poll(() => count.innerText(), WAIT).toBe('21 deliveries');
+
+    await rows.first().getByRole('link', { name: 'build:complete' }).click();
+    await admin.getByRole('heading', { name: /^Delivery \d+: build:complete$/ }).waitFor(WAIT);
+    expect(await admin.locator('.settings dt:text-is("Hook") + dd').innerText()).toBe(`${receiver.url}/paging`);
   });
 
   it('creates a user and shows its token once', async () => {

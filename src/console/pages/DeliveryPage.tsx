@@ -1,11 +1,15 @@
-// One delivery and its attempts (payload, response, error), with "Redeliver"; refreshed live.
+// One delivery and its attempts (payload, request headers, response, error), with "Redeliver"; refreshed live.
 import { useCallback, useEffect, useState } from 'react';
 import { request, type UserError } from '../api';
 import { dateTime, prettyBody } from '../format';
 import { subscribeDeliveries } from '../live';
 import { href } from '../router';
 
-interface Attempt { startedAt: string; durationMs: number; responseStatus: number | null; responseBody: string | null; error: string | null }
+type Headers = Record<string, string | string[]>;
+interface Attempt {
+  startedAt: string; durationMs: number; requestHeaders: Headers; responseStatus: number | null; responseHeaders: Headers | null;
+  responseBody: string | null; error: string | null;
+}
 interface DeliveryDetail {
   id: string; databaseId: number; event: string; status: string; attemptCount: number; nextAttemptAt: string | null; createdAt: string;
   webhookId: string; payload: unknown; hook: { id: string; url: string }; attempts: Attempt[];
@@ -56,6 +60,8 @@ export function DeliveryPage({ id }: { id: string }) {
               <dt>Response status</dt><dd>{attempt.responseStatus ?? 'none'}</dd>
               <dt>Duration</dt><dd>{attempt.durationMs} ms</dd>
               {attempt.error && <><dt>Error</dt><dd>{attempt.error}</dd></>}
+              <dt>Request headers</dt><dd><HeaderTable caption={`Request headers of attempt ${index + 1}`} headers={attempt.requestHeaders} /></dd>
+              <dt>Response headers</dt><dd>{attempt.responseHeaders ? <HeaderTable caption={`Response headers of attempt ${index + 1}`} headers={attempt.responseHeaders} /> : 'none (no answer)'}</dd>
               <dt>Response body</dt><dd><pre className="code">{prettyBody(attempt.responseBody) || '(empty)'}</pre></dd>
             </dl>
           </li>
@@ -63,5 +69,24 @@ export function DeliveryPage({ id }: { id: string }) {
       </ol>
       {delivery.attempts.length === 0 && <p>No attempt yet.</p>}
     </section>
+  );
+}
+
+/** Header names and values as the API gives them (secrets already `[redacted]` by the server). */
+function HeaderTable({ caption, headers }: { caption: string; headers: Headers }) {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return <>none recorded</>;
+  return (
+    <div className="scroll">
+      <table className="headers">
+        <caption className="visually-hidden">{caption}</caption>
+        <thead><tr><th scope="col">Name</th><th scope="col">Value</th></tr></thead>
+        <tbody>
+          {entries.map(([name, value]) => (
+            <tr key={name}><th scope="row"><code>{name}</code></th><td><code>{Array.isArray(value) ? value.join(', ') : value}</code></td></tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -1,9 +1,12 @@
-// One hook: its settings, "Send test", "Re-enable", "Delete", and its recent deliveries, live.
+// One hook: its settings, "Send test", "Re-enable", "Delete", "Redeliver failed since …", and its
+// recent deliveries (filtered by status and time), live.
 import { useCallback, useEffect, useState } from 'react';
 import { request, type UserError } from '../api';
-import { dateTime, DELIVERY_STATUSES, hookStatus, prettyBody, subjectLabel } from '../format';
+import { dateTime, DELIVERY_STATUSES, hookStatus, instantFromLocal, prettyBody, subjectLabel } from '../format';
 import { subscribeDeliveries, type DeliverySummary } from '../live';
 import { href, navigate } from '../router';
+import { DeliveriesTable } from './DeliveriesTable';
+import { RedeliverFailed } from './RedeliverFailed';
 import { RotateSecret } from './RotateSecret';
 
 interface Attempt { startedAt: string; durationMs: number; responseStatus: number | null; responseBody: string | null; error: string | null }
@@ -12,7 +15,7 @@ interface HookDetail {
   subject: string | null; events: string[]; isActive: boolean; alertStatus: string; disabledUntil: string | null; hasSecret: boolean;
   enableSslVerification: boolean; pushEventsBranchFilter: string | null; branchFilterStrategy: string; createdAt: string;
   hasSigningToken: boolean; signingPublicKey: string | null; previousSecretExpiresAt: string | null;
-  urlVariables: { key: string }[]; customHeaders: { key: string }[]; deliveries: { nodes: DeliverySummary[] };
+  urlVariables: { key: string }[]; customHeaders: { key: string }[];
 }
 type TestResult = { delivery: { id: string; status: string; attempts: Attempt[] } | null; userErrors: UserError[] };
 
@@ -20,25 +23,32 @@ export function HookPage({ id }: { id: string }) {
   const [hook, setHook] = useState<HookDetail | null | undefined>(undefined);
   const [deliveries, setDeliveries] = useState<DeliverySummary[]>([]);
   const [status, setStatus] = useState('');
+  const [since, setSince] = useState('');
   const [test, setTest] = useState<TestResult | null>(null);
   const [testing, setTesting] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [message, setMessage] = useState('');
 
   const load = useCallback(async () => {
-    const data = await request<{ hook: HookDetail | null }>('Hook', { id, status: status || null });
-    setHook(data.hook);
-    setDeliveries(data.hook?.deliveries.nodes ?? []);
-  }, [id, status]);
+    setHook((await request<{ hook: HookDetail | null }>('Hook', { id })).hook);
+  }, [id]);
   useEffect(() => { void load(); }, [load]);
+
+  const createdAfter = instantFromLocal(since);
+  const loadDeliveries = useCallback(async () => {
+    const filter = { hookId: id, ...(status ? { status } : {}), ...(createdAfter ? { createdAfter } : {}) };
+    setDeliveries((await request<{ deliveries: { nodes: DeliverySummary[] } }>('Deliveries', { first: 20, filter })).deliveries.nodes);
+  }, [id, status, createdAfter]);
+  useEffect(() => { void loadDeliveries(); }, [loadDeliveries]);
 
   // The engine's updates replace a row in place; a new delivery goes on top.
   useEffect(() => subscribeDeliveries(id, (update) => {
     setDeliveries((rows) => {
-      if (status && update.status !== status) return rows.filter((row) => row.id !== update.id);
+      const outside = (status && update.status !== status) || (createdAfter && Date.parse(update.createdAt) < Date.parse(createdAfter));
+      if (outside) return rows.filter((row) => row.id !== update.id);
       return rows.some((row) => row.id === update.id) ? rows.map((row) => (row.id === update.id ? update : row)) : [update, ...rows];
     });
-  }), [id, status]);
+  }), [id, status, createdAfter]);
 
   if (hook === undefined) return <p role="status">Loading…</p>;
   if (hook === null) return <p role="alert">This hook does not exist or you may not see it.</p>;
@@ -55,7 +65,7 @@ export function HookPage({ id }: { id: string }) {
   const reEnable = async () => {
     const result = await request<{ updateHook: { userErrors: UserError[] } }>('UpdateHook', { input: { id: hook.id, isActive: true } });
     setMessage(result.updateHook.userErrors.map((e) => e.message).join(' ') || 'The hook is active again.');
-    await load();
+    await Promise.all([load(), loadDeliveries()]);
   };
   const remove = async () => {
     const result = await request<{ deleteHook: { userErrors: UserError[] } }>('DeleteHook', { input: { id: hook.id } });
@@ -129,25 +139,12 @@ export function HookPage({ id }: { id: string }) {
               {DELIVERY_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
             </select>
           </label>
+          <label>Since
+            <input type="datetime-local" step="1" value={since} onChange={(e) => setSince(e.target.value)} />
+          </label>
         </div>
-        <div className="scroll">
-          <table>
-            <caption className="visually-hidden">Recent deliveries</caption>
-            <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Next attempt</th><th scope="col">Created</th></tr></thead>
-            <tbody>
-              {deliveries.map((d) => (
-                <tr key={d.id}>
-                  <td><a href={href({ page: 'delivery', id: d.id })}>{d.event}</a></td>
-                  <td>{d.status}</td>
-                  <td>{d.attemptCount}</td>
-                  <td>{dateTime(d.nextAttemptAt)}</td>
-                  <td>{dateTime(d.createdAt)}</td>
-                </tr>
-              ))}
-              {deliveries.length === 0 && <tr><td colSpan={5}>No deliveries yet.</td></tr>}
-            </tbody>
-          </table>
-        </div>
+        <RedeliverFailed hookId={hook.id} onScheduled={() => void loadDeliveries()} />
+        <DeliveriesTable caption="Recent deliveries" rows={deliveries} empty={status || since ? 'No deliveries match.' : 'No deliveries yet.'} />
       </section>
     </section>
   );
