@@ -103,18 +103,25 @@ async function baseline(receivers: Receivers, bodies: { url: string; body: strin
   try {
     let next = 0;
     const started = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) {
-        const { url, body } = bodies[next++]!;
-        const response = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
-        await response.body.dump();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < bodies.length) {
+          const { url, body } = bodies[next++]!;
+          const response = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
+          await response.body.dump();
+        }
+      }),
+    );
     const perSecond = bodies.length / ((performance.now() - started) / 1000);
     const latencies: number[] = [];
     for (let i = 0; i < rate * seconds; i++) {
       const sent = stamp();
-      const response = await request(receivers.urls[0]!, { method: 'POST', body: JSON.stringify({ sent: 0, i }), headers: { 'content-type': 'application/json' }, dispatcher: agent });
+      const response = await request(receivers.urls[0]!, {
+        method: 'POST',
+        body: JSON.stringify({ sent: 0, i }),
+        headers: { 'content-type': 'application/json' },
+        dispatcher: agent,
+      });
       await response.body.dump();
       latencies.push(stamp() - sent);
       await sleep(1000 / rate);
@@ -146,11 +153,22 @@ async function runOne(backend: 'pglite' | 'postgres', options: Required<Omit<Del
   try {
     for (let i = 0; i < options.hooks; i++) {
       await post(baseUrl, '/v1/hooks', {
-        subject_type: 'build_repo', subject: 'bench/fanout', events: ['build:complete'], url: `${receivers.urls[i % RECEIVERS]}/h${i}`, secret: `secret-${i}`,
+        subject_type: 'build_repo',
+        subject: 'bench/fanout',
+        events: ['build:complete'],
+        url: `${receivers.urls[i % RECEIVERS]}/h${i}`,
+        secret: `secret-${i}`,
       });
     }
-    await post(baseUrl, '/v1/hooks', { subject_type: 'build_repo', subject: 'bench/latency', events: ['build:complete'], url: `${receivers.urls[0]}/latency`, secret: 'latency' });
-    const publish = (subject: string, payload: unknown) => post(baseUrl, '/v1/events', { event: 'build:complete', subject_type: 'build_repo', subject, payload });
+    await post(baseUrl, '/v1/hooks', {
+      subject_type: 'build_repo',
+      subject: 'bench/latency',
+      events: ['build:complete'],
+      url: `${receivers.urls[0]}/latency`,
+      secret: 'latency',
+    });
+    const publish = (subject: string, payload: unknown) =>
+      post(baseUrl, '/v1/events', { event: 'build:complete', subject_type: 'build_repo', subject, payload });
     // Warm-up: connections, prepared plans, JIT.
     await publish('bench/fanout', { warm: true });
     await receivers.until(options.hooks);
@@ -162,12 +180,14 @@ async function runOne(backend: 'pglite' | 'postgres', options: Required<Omit<Del
     const started = performance.now();
     // Publishers arrive concurrently, as API clients do: a few at a time.
     let nextEvent = 0;
-    await Promise.all(Array.from({ length: PUBLISHERS }, async () => {
-      while (nextEvent < options.events) {
-        const i = nextEvent++;
-        await publish('bench/fanout', { ...payload, i });
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: PUBLISHERS }, async () => {
+        while (nextEvent < options.events) {
+          const i = nextEvent++;
+          await publish('bench/fanout', { ...payload, i });
+        }
+      }),
+    );
     const publishedMs = performance.now() - started;
     await receivers.until(before + total);
     const deliveriesPerSecond = total / ((performance.now() - started) / 1000);
@@ -183,7 +203,10 @@ async function runOne(backend: 'pglite' | 'postgres', options: Required<Omit<Del
     await receivers.until(latencyStart + events);
     const latencies = receivers.takeLatencies();
 
-    const bodies = Array.from({ length: total }, (_, i) => ({ url: `${receivers.urls[i % RECEIVERS]}/h${i % options.hooks}`, body: JSON.stringify({ ...payload, i }) }));
+    const bodies = Array.from({ length: total }, (_, i) => ({
+      url: `${receivers.urls[i % RECEIVERS]}/h${i % options.hooks}`,
+      body: JSON.stringify({ ...payload, i }),
+    }));
     const base = await baseline(receivers, bodies, options.rate, options.seconds);
     return {
       backend,
@@ -213,7 +236,9 @@ export async function benchDelivery(options: DeliveryBenchOptions = {}): Promise
   log(`delivery: ${settings.hooks} hooks × ${settings.events} events fan-out; latency at ${settings.rate} events/s for ${settings.seconds} s`);
   log('backend   deliveries/s  baseline/s  ratio   p50 ms  p99 ms  baseline p50/p99 ms  publish ms');
   for (const r of results) {
-    log(`${r.backend.padEnd(9)} ${r.deliveriesPerSecond.toFixed(0).padStart(12)}  ${r.baselinePerSecond.toFixed(0).padStart(10)}  ${(r.deliveriesPerSecond / r.baselinePerSecond).toFixed(2).padStart(5)}  ${r.latencyP50Ms.toFixed(1).padStart(6)}  ${r.latencyP99Ms.toFixed(1).padStart(6)}  ${r.baselineP50Ms.toFixed(1)}/${r.baselineP99Ms.toFixed(1)}  ${r.publishMs.toFixed(0)}`);
+    log(
+      `${r.backend.padEnd(9)} ${r.deliveriesPerSecond.toFixed(0).padStart(12)}  ${r.baselinePerSecond.toFixed(0).padStart(10)}  ${(r.deliveriesPerSecond / r.baselinePerSecond).toFixed(2).padStart(5)}  ${r.latencyP50Ms.toFixed(1).padStart(6)}  ${r.latencyP99Ms.toFixed(1).padStart(6)}  ${r.baselineP50Ms.toFixed(1)}/${r.baselineP99Ms.toFixed(1)}  ${r.publishMs.toFixed(0)}`,
+    );
   }
   return results;
 }

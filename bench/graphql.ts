@@ -7,8 +7,8 @@
 // `tsx bench/graphql.ts` runs only these; `npm run bench` runs them with the others.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,7 +57,9 @@ async function graphql(target: Target, query: string, variables: Record<string, 
 }
 
 async function createHook(target: Target, input: Record<string, unknown>): Promise<{ id: string; databaseId: number }> {
-  const created = JSON.parse(await graphql(target, `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id databaseId } userErrors { message } } }`, { input })) as {
+  const created = JSON.parse(
+    await graphql(target, `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id databaseId } userErrors { message } } }`, { input }),
+  ) as {
     data: { createHook: { hook: { id: string; databaseId: number } } };
   };
   return created.data.createHook.hook;
@@ -78,14 +80,29 @@ export async function seed(target: Target): Promise<number[]> {
   try {
     const ids: number[] = [];
     for (let i = 0; i < HOOKS; i++) {
-      const hook = await createHook(target, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: SUBJECT, events: ['build:complete'], url, secret: 'secret', name: `hook ${i}` });
+      const hook = await createHook(target, {
+        kind: 'SUBJECT',
+        subjectType: 'BUILD_REPO',
+        subject: SUBJECT,
+        events: ['build:complete'],
+        url,
+        secret: 'secret',
+        name: `hook ${i}`,
+      });
       ids.push(hook.databaseId);
       await graphql(target, `mutation($input: SetUrlVariableInput!) { setUrlVariable(input: $input) { userErrors { message } } }`, {
         input: { hookId: hook.id, key: 'token', value: `t${i}` },
       });
     }
     for (let i = 0; i < ID_HOOKS; i++) {
-      const hook = await createHook(target, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: `${SUBJECT}-ids`, events: ['build:complete'], url, name: `id hook ${i}` });
+      const hook = await createHook(target, {
+        kind: 'SUBJECT',
+        subjectType: 'BUILD_REPO',
+        subject: `${SUBJECT}-ids`,
+        events: ['build:complete'],
+        url,
+        name: `id hook ${i}`,
+      });
       ids.push(hook.databaseId);
     }
     for (let i = 0; i < EVENTS; i++) {
@@ -175,12 +192,24 @@ async function measure(server: Server, operation: Operation): Promise<Figures> {
     url: `${server.url}/graphql`,
     connections: CONNECTIONS,
     duration: DURATION_S,
-    requests: [{ method: 'POST', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify({ query: operation.query, variables: operation.variables(n++) }) }) }],
+    requests: [
+      {
+        method: 'POST',
+        headers,
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ query: operation.query, variables: operation.variables(n++) }) }),
+      },
+    ],
   });
   clearInterval(sampler);
   const cpu = cpuMs(server.pid) - cpuBefore;
   const total = Math.max(1, result.requests.total);
-  return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, cpuMsPerRequest: cpu / total, rssMb: peakRss, failures: result.errors + result.timeouts + result.non2xx };
+  return {
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    cpuMsPerRequest: cpu / total,
+    rssMb: peakRss,
+    failures: result.errors + result.timeouts + result.non2xx,
+  };
 }
 
 function median(values: number[]): number {
@@ -190,7 +219,13 @@ function median(values: number[]): number {
 
 function medians(rounds: Figures[]): Figures {
   const pick = (key: keyof Figures) => median(rounds.map((figures) => figures[key]));
-  return { requestsPerSecond: pick('requestsPerSecond'), p99Ms: pick('p99Ms'), cpuMsPerRequest: pick('cpuMsPerRequest'), rssMb: pick('rssMb'), failures: rounds.reduce((s, r) => s + r.failures, 0) };
+  return {
+    requestsPerSecond: pick('requestsPerSecond'),
+    p99Ms: pick('p99Ms'),
+    cpuMsPerRequest: pick('cpuMsPerRequest'),
+    rssMb: pick('rssMb'),
+    failures: rounds.reduce((s, r) => s + r.failures, 0),
+  };
 }
 
 function print(label: string, ours: Figures, floor: Figures | undefined): void {
@@ -224,7 +259,7 @@ async function startFloor(databaseUrl: string): Promise<Server & { stop(): Promi
 export async function benchGraphQL(): Promise<void> {
   // BENCH_BACKENDS=postgres (or pglite): only those targets, for quick before/after comparisons.
   const only = process.env.BENCH_BACKENDS?.split(',').map((name) => name.trim());
-  const names = ((await postgresAvailable()) ? ['postgres', 'pglite'] as const : ['pglite'] as const).filter((name) => !only || only.includes(name));
+  const names = ((await postgresAvailable()) ? (['postgres', 'pglite'] as const) : (['pglite'] as const)).filter((name) => !only || only.includes(name));
   if (!names.includes('postgres')) console.log('PostgreSQL is not reachable: no floor, Hookgate figures only (set BENCH_DATABASE_URL).');
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hookgate-bench-'));
   const targets: { target: Target; ids: number[] }[] = [];

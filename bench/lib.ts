@@ -1,6 +1,6 @@
 // Benchmark plumbing: Hookgate and the baseline each run in their own process, autocannon drives
 // both from this one, and every figure is printed next to the baseline measured in the same run.
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import type { DatabaseTarget } from '../src/db/database';
-import { freePort, startHookgate, type HookgateProcess } from '../test/process-helpers';
+import { freePort, type HookgateProcess, startHookgate } from '../test/process-helpers';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);

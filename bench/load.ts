@@ -131,12 +131,14 @@ function probe(baseUrl: string, paths: string[], durationMs: number): Promise<Pr
     worker.once('error', reject);
     worker.once('message', (samples: Record<string, { probes: number; latencies: number[] }>) => {
       void worker.terminate();
-      resolve(paths.map((p) => {
-        const { probes, latencies } = samples[p]!;
-        const sorted = [...latencies].sort((a, b) => a - b);
-        const at = (q: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : Number.NaN;
-        return { path: p, probes, answered: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? Number.NaN };
-      }));
+      resolve(
+        paths.map((p) => {
+          const { probes, latencies } = samples[p]!;
+          const sorted = [...latencies].sort((a, b) => a - b);
+          const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : Number.NaN);
+          return { path: p, probes, answered: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? Number.NaN };
+        }),
+      );
     });
   });
 }
@@ -149,20 +151,34 @@ async function run(target: Target): Promise<void> {
   const [results, probes] = await Promise.all([
     Promise.all([
       loadClass('REST POST /v1/hooks', base, perClass, {
-        method: 'POST', path: '/v1/hooks', headers: v1Headers,
+        method: 'POST',
+        path: '/v1/hooks',
+        headers: v1Headers,
         // A namespace per hook, so a per-namespace cap never turns creates into 400s.
         setupRequest: (request) => ({
           ...request,
-          body: JSON.stringify({ subject_type: 'image_repo', subject: `new${process.pid}x${created++}/images`, events: ['image:push'], url: `${HOOK_BASE}/new` }),
+          body: JSON.stringify({
+            subject_type: 'image_repo',
+            subject: `new${process.pid}x${created++}/images`,
+            events: ['image:push'],
+            url: `${HOOK_BASE}/new`,
+          }),
         }),
       }),
-      loadClass('REST GET /v1/hooks?subject', base, perClass, { method: 'GET', path: '/v1/hooks?subject_type=build_repo&subject=load7%2Frepo', headers: v1Headers }),
+      loadClass('REST GET /v1/hooks?subject', base, perClass, {
+        method: 'GET',
+        path: '/v1/hooks?subject_type=build_repo&subject=load7%2Frepo',
+        headers: v1Headers,
+      }),
       loadClass('REST GET /v1/hooks/:id', base, perClass, {
-        method: 'GET', headers: v1Headers,
+        method: 'GET',
+        headers: v1Headers,
         setupRequest: (request) => ({ ...request, path: `/v1/hooks/${ids[Math.floor(Math.random() * ids.length)]}` }),
       }),
       loadClass('GraphQL hooks(first: 20)', base, CONNECTIONS - 3 * perClass, {
-        method: 'POST', path: '/graphql', headers: v1Headers,
+        method: 'POST',
+        path: '/graphql',
+        headers: v1Headers,
         body: JSON.stringify({ query: '{ hooks(first: 20) { totalCount edges { node { id url events } } } }' }),
       }),
     ]),
@@ -170,12 +186,18 @@ async function run(target: Target): Promise<void> {
   ]);
   console.log(`\n[${target.name}] ${CONNECTIONS} clients, ${DURATION_S} s`);
   for (const r of results) {
-    const statuses = Object.entries(r.statuses).map(([s, n]) => `${s}:${n}`).join(' ');
+    const statuses = Object.entries(r.statuses)
+      .map(([s, n]) => `${s}:${n}`)
+      .join(' ');
     const flags = r.bad5xx > 0 ? `  !! ${r.bad5xx} 5xx without Retry-After` : '';
-    console.log(`  ${r.name.padEnd(30)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50Ms).padStart(6)} ms  p99 ${String(r.p99Ms).padStart(6)} ms  timeouts ${r.timeouts}  unanswered at end ${r.unanswered}  errors ${r.errors}  [${statuses}]${flags}`);
+    console.log(
+      `  ${r.name.padEnd(30)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50Ms).padStart(6)} ms  p99 ${String(r.p99Ms).padStart(6)} ms  timeouts ${r.timeouts}  unanswered at end ${r.unanswered}  errors ${r.errors}  [${statuses}]${flags}`,
+    );
   }
   for (const p of probes) {
-    console.log(`  probe ${p.path.padEnd(24)} answered ${p.answered}/${p.probes} within 5 s  p50 ${p.p50Ms.toFixed(1)} ms  p99 ${p.p99Ms.toFixed(1)} ms  max ${p.maxMs.toFixed(1)} ms`);
+    console.log(
+      `  probe ${p.path.padEnd(24)} answered ${p.answered}/${p.probes} within 5 s  p50 ${p.p50Ms.toFixed(1)} ms  p99 ${p.p99Ms.toFixed(1)} ms  max ${p.maxMs.toFixed(1)} ms`,
+    );
   }
 }
 

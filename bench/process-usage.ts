@@ -23,12 +23,15 @@ function readStat(pid: number): ProcStat | null {
 }
 
 function tree(root: number): ProcStat[] {
-  const all = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map((name) => readStat(Number(name))).filter((s): s is ProcStat => s !== null);
+  const all = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => readStat(Number(name)))
+    .filter((s): s is ProcStat => s !== null);
   const members = new Set([root]);
   let grew = true;
   while (grew) {
     grew = false;
-    for (const stat of all) if (!members.has(stat.pid) && members.has(stat.ppid)) (members.add(stat.pid), (grew = true));
+    for (const stat of all) if (!members.has(stat.pid) && members.has(stat.ppid)) members.add(stat.pid), (grew = true);
   }
   return all.filter((stat) => members.has(stat.pid));
 }

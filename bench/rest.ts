@@ -25,7 +25,9 @@ async function send(target: Target, method: string, route: string, headers: Reco
 }
 
 export async function getSystemHook(target: Target): Promise<void> {
-  const created = JSON.parse((await send(target, 'POST', '/api/v4/hooks', systemHeaders, { url: HOOK_BASE, name: 'bench', push_events: true })).text) as { id: number };
+  const created = JSON.parse((await send(target, 'POST', '/api/v4/hooks', systemHeaders, { url: HOOK_BASE, name: 'bench', push_events: true })).text) as {
+    id: number;
+  };
   const route = `/api/v4/hooks/${created.id}`;
   const body = (await send(target, 'GET', route, systemHeaders)).text;
   await compare(`[${target.name}] GET /api/v4/hooks/:id`, target.hookgate.url, { path: route, headers: systemHeaders }, body);
@@ -33,9 +35,14 @@ export async function getSystemHook(target: Target): Promise<void> {
 
 export async function listSubjectHooks(target: Target): Promise<void> {
   // 1,000 stored hooks over 100 subjects; the query matches the 10 of one subject.
-  const create = (i: number) => send(target, 'POST', '/v1/hooks', v1Headers, {
-    subject_type: 'build_repo', subject: `bench/repo${i % 100}`, events: ['build:complete'], url: `${HOOK_BASE}/${i}`, name: `hook ${i}`,
-  });
+  const create = (i: number) =>
+    send(target, 'POST', '/v1/hooks', v1Headers, {
+      subject_type: 'build_repo',
+      subject: `bench/repo${i % 100}`,
+      events: ['build:complete'],
+      url: `${HOOK_BASE}/${i}`,
+      name: `hook ${i}`,
+    });
   for (let i = 0; i < SUBJECT_HOOKS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => create(i + j)));
   const route = '/v1/hooks?subject_type=build_repo&subject=bench%2Frepo7';
   const body = (await send(target, 'GET', route, v1Headers)).text;
@@ -45,7 +52,12 @@ export async function listSubjectHooks(target: Target): Promise<void> {
 export async function createSubjectHook(target: Target): Promise<void> {
   const input = { subject_type: 'image_repo', subject: 'bench/images', events: ['image:push'], url: `${HOOK_BASE}/create`, secret: 's3cret' };
   const body = (await send(target, 'POST', '/v1/hooks', v1Headers, input)).text;
-  await compare(`[${target.name}] POST /v1/hooks`, target.hookgate.url, { method: 'POST', path: '/v1/hooks', headers: v1Headers, body: JSON.stringify(input) }, body);
+  await compare(
+    `[${target.name}] POST /v1/hooks`,
+    target.hookgate.url,
+    { method: 'POST', path: '/v1/hooks', headers: v1Headers, body: JSON.stringify(input) },
+    body,
+  );
 }
 
 export const restScenarios: Scenario[] = [getSystemHook, listSubjectHooks, createSubjectHook];

@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { request } from 'undici';
-import { openDatabase, type DatabaseTarget } from '../src/db/database';
+import { type DatabaseTarget, openDatabase } from '../src/db/database';
 import { migrateDatabase } from '../src/db/migrate';
-import { percentile, post, startReceivers, type Receivers } from './delivery';
+import { percentile, post, type Receivers, startReceivers } from './delivery';
 import { ADMIN_TOKEN, postgresAvailable, startTarget, type Target } from './lib';
 
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? '100000,1000000').split(',').map((text) => Number(text.trim()));
@@ -75,37 +75,38 @@ async function seed(target: DatabaseTarget, n: number, expired: number, x: numbe
     await migrateDatabase(db);
     timed('migrations');
     // One transaction: the settings below hold for every statement (one connection).
-    await db.prisma.$transaction(async (prisma) => {
-      // A bulk load: secondary indexes built once at the end (a sort, not a million random inserts),
-      // and no foreign-key trigger per row (the rows are consistent by construction).
-      const indexes = await prisma.$queryRaw<{ name: string; definition: string }[]>`
+    await db.prisma.$transaction(
+      async (prisma) => {
+        // A bulk load: secondary indexes built once at the end (a sort, not a million random inserts),
+        // and no foreign-key trigger per row (the rows are consistent by construction).
+        const indexes = await prisma.$queryRaw<{ name: string; definition: string }[]>`
         SELECT indexname AS name, indexdef AS definition FROM pg_indexes
         WHERE schemaname = current_schema() AND tablename IN ('events', 'deliveries', 'delivery_attempts') AND indexname NOT LIKE '%_pkey'`;
-      for (const index of indexes) await prisma.$executeRawUnsafe(`DROP INDEX "${index.name}"`);
-      await prisma.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
-      await prisma.$executeRaw`
+        for (const index of indexes) await prisma.$executeRawUnsafe(`DROP INDEX "${index.name}"`);
+        await prisma.$executeRawUnsafe('SET LOCAL session_replication_role = replica');
+        await prisma.$executeRaw`
         INSERT INTO hooks (kind, url, subject_type, subject, namespace, events, secret, updated_at)
         SELECT 'SUBJECT', 'http://127.0.0.1:9/seed/' || g, 'BUILD_REPO', 'seed/repo-' || g, 'seed', ARRAY['build:complete'], 'seed-secret', now()
         FROM generate_series(1, ${SEED_HOOKS}::int) g`;
-      // Milliseconds since the epoch of delivery g (events take their first delivery's).
-      // The expired day at one instant: the first run after T takes all of it (not part of it, the
-    // rest in the next run, as rows spread over time would expire).
-    const at = (g: string) => `CASE WHEN ${g} <= ${expired} THEN ${x}
+        // Milliseconds since the epoch of delivery g (events take their first delivery's).
+        // The expired day at one instant: the first run after T takes all of it (not part of it, the
+        // rest in the next run, as rows spread over time would expire).
+        const at = (g: string) => `CASE WHEN ${g} <= ${expired} THEN ${x}
         ELSE ${x + 2_000} + ((${g}) - ${expired})::float8 / ${Math.max(1, n - expired)} * ${now - x - 2_000} END`;
-      const events = Math.ceil(n / FAN_OUT);
-      for (let from = 1; from <= events; from += CHUNK) {
-        const to = Math.min(events, from + CHUNK - 1);
-        await prisma.$executeRawUnsafe(`
+        const events = Math.ceil(n / FAN_OUT);
+        for (let from = 1; from <= events; from += CHUNK) {
+          const to = Math.min(events, from + CHUNK - 1);
+          await prisma.$executeRawUnsafe(`
           INSERT INTO events (id, name, subject_type, subject, payload, created_at)
           SELECT g, 'build:complete', 'BUILD_REPO', 'seed/repo-' || (g % ${SEED_HOOKS} + 1),
             json_build_object('object_kind', 'build', 'ref', 'refs/heads/main', 'build_id', g, 'data', repeat('x', 300)),
             to_timestamp((${at(`((g - 1) * ${FAN_OUT} + 1)`)}) / 1000)
           FROM generate_series(${from}, ${to}) g`);
-      }
-      timed('events');
-      for (let from = 1; from <= n; from += CHUNK) {
-        const to = Math.min(n, from + CHUNK - 1);
-        await prisma.$executeRawUnsafe(`
+        }
+        timed('events');
+        for (let from = 1; from <= n; from += CHUNK) {
+          const to = Math.min(n, from + CHUNK - 1);
+          await prisma.$executeRawUnsafe(`
           INSERT INTO deliveries (id, uuid, event_id, hook_id, status, attempt_count, next_attempt_at, created_at, updated_at)
           SELECT g, gen_random_uuid(), (g - 1) / ${FAN_OUT} + 1, (g - 1) % ${SEED_HOOKS} + 1, s.status::delivery_status,
             CASE s.status WHEN 'SUCCEEDED' THEN 1 WHEN 'FAILED' THEN 3 ELSE 2 END,
@@ -116,22 +117,24 @@ async function seed(target: DatabaseTarget, n: number, expired: number, x: numbe
             WHEN g <= ${expired} THEN CASE WHEN g % 10 = 0 THEN 'FAILED' ELSE 'SUCCEEDED' END
             WHEN ((g - 1) / ${SEED_HOOKS}) % 100 = 99 THEN 'RETRYING' WHEN ((g - 1) / ${SEED_HOOKS}) % 100 = 98 THEN 'FAILED'
             ELSE 'SUCCEEDED' END AS status) s`);
-        await prisma.$executeRawUnsafe(`
+          await prisma.$executeRawUnsafe(`
           INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, request_url, request_headers, response_status, response_headers, response_body)
           SELECT d.id, d.updated_at - (d.attempt_count - k) * interval '1 minute', 12, 'http://127.0.0.1:9/seed',
             '{"content-type":"application/json","user-agent":"Hookgate","webhook-id":"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W","webhook-timestamp":"1764676800","webhook-signature":"[redacted]"}'::jsonb,
             CASE WHEN d.status = 'SUCCEEDED' AND k = d.attempt_count THEN 200 ELSE 500 END, '{"content-type":"text/plain"}'::jsonb, 'ok'
           FROM deliveries d CROSS JOIN LATERAL generate_series(1, d.attempt_count) k
           WHERE d.id BETWEEN ${from} AND ${to}`);
-      }
-      timed('deliveries and attempts');
-      await prisma.$executeRawUnsafe('SET LOCAL session_replication_role = DEFAULT');
-      for (const index of indexes) await prisma.$executeRawUnsafe(index.definition);
-      timed('indexes');
-      for (const table of ['events', 'deliveries']) {
-        await prisma.$executeRawUnsafe(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`);
-      }
-    }, { timeout: 3_600_000, maxWait: 60_000 });
+        }
+        timed('deliveries and attempts');
+        await prisma.$executeRawUnsafe('SET LOCAL session_replication_role = DEFAULT');
+        for (const index of indexes) await prisma.$executeRawUnsafe(index.definition);
+        timed('indexes');
+        for (const table of ['events', 'deliveries']) {
+          await prisma.$executeRawUnsafe(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`);
+        }
+      },
+      { timeout: 3_600_000, maxWait: 60_000 },
+    );
     const prisma = db.prisma;
     // Statistics and visibility as a log that has been running would have them.
     await prisma.$executeRawUnsafe('VACUUM ANALYZE');
@@ -197,7 +200,10 @@ async function measure(backend: Target['name'], n: number, log: (line: string) =
   // T: when the expired day crosses the retention (see the top of this file).
   let t = 0;
   const target = await startTarget(backend, dataDir, {
-    env: { HOOKGATE_RETENTION_INTERVAL: '1s', ...(process.env.HOOKGATE_RETENTION_BATCH_SIZE ? { HOOKGATE_RETENTION_BATCH_SIZE: process.env.HOOKGATE_RETENTION_BATCH_SIZE } : {}) },
+    env: {
+      HOOKGATE_RETENTION_INTERVAL: '1s',
+      ...(process.env.HOOKGATE_RETENTION_BATCH_SIZE ? { HOOKGATE_RETENTION_BATCH_SIZE: process.env.HOOKGATE_RETENTION_BATCH_SIZE } : {}),
+    },
     prepare: async (database) => {
       const started = performance.now();
       await seed(database, n, expired, x, seededAt);
@@ -210,10 +216,23 @@ async function measure(backend: Target['name'], n: number, log: (line: string) =
   try {
     log(`  [${backend} ${n}] seeded in ${seedS.toFixed(1)} s; measuring`);
     for (let i = 0; i < FANOUT_HOOKS; i++) {
-      await post(baseUrl, '/v1/hooks', { subject_type: 'build_repo', subject: 'bench/fanout', events: ['build:complete'], url: `${receivers.urls[i % receivers.urls.length]}/h${i}`, secret: `secret-${i}` });
+      await post(baseUrl, '/v1/hooks', {
+        subject_type: 'build_repo',
+        subject: 'bench/fanout',
+        events: ['build:complete'],
+        url: `${receivers.urls[i % receivers.urls.length]}/h${i}`,
+        secret: `secret-${i}`,
+      });
     }
-    await post(baseUrl, '/v1/hooks', { subject_type: 'build_repo', subject: 'bench/latency', events: ['build:complete'], url: `${receivers.urls[0]}/latency`, secret: 'latency' });
-    const publish = (subject: string, payload: unknown) => post(baseUrl, '/v1/events', { event: 'build:complete', subject_type: 'build_repo', subject, payload });
+    await post(baseUrl, '/v1/hooks', {
+      subject_type: 'build_repo',
+      subject: 'bench/latency',
+      events: ['build:complete'],
+      url: `${receivers.urls[0]}/latency`,
+      secret: 'latency',
+    });
+    const publish = (subject: string, payload: unknown) =>
+      post(baseUrl, '/v1/events', { event: 'build:complete', subject_type: 'build_repo', subject, payload });
     await publish('bench/fanout', { warm: true });
     await receivers.until(FANOUT_HOOKS);
     await graphqlPage(baseUrl, null); // warm-up
@@ -222,9 +241,11 @@ async function measure(backend: Target['name'], n: number, log: (line: string) =
     const before = receivers.received();
     const started = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < FANOUT_EVENTS) await publish('bench/fanout', { object_kind: 'build', data: 'x'.repeat(512), i: next++ });
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < FANOUT_EVENTS) await publish('bench/fanout', { object_kind: 'build', data: 'x'.repeat(512), i: next++ });
+      }),
+    );
     await receivers.until(before + FANOUT_HOOKS * FANOUT_EVENTS);
     const fanOutPerS = (FANOUT_HOOKS * FANOUT_EVENTS) / ((performance.now() - started) / 1000);
 

@@ -9,7 +9,9 @@ const root = new URL('../', import.meta.url);
 const operations = new URL('src/console/operations/', root);
 const manifest = JSON.parse(readFileSync(new URL('persisted-operations.json', root), 'utf8'));
 const ids = {};
-for (const file of readdirSync(operations).filter((name) => name.endsWith('.graphql')).sort()) {
+for (const file of readdirSync(operations)
+  .filter((name) => name.endsWith('.graphql'))
+  .sort()) {
   const text = readFileSync(new URL(file, operations), 'utf8');
   const id = createHash('sha256').update(text, 'utf8').digest('hex');
   if (manifest[id] !== text) {

@@ -2,7 +2,7 @@
 // Hookgate's own clients (the console's operations, GraphiQL's examples). A test fails while the
 // committed file is stale; the console build takes its document ids from it.
 import { writeFileSync } from 'node:fs';
-import { MANIFEST_FILE, buildManifest, serializeManifest } from '../src/graphql/persisted-manifest';
+import { buildManifest, MANIFEST_FILE, serializeManifest } from '../src/graphql/persisted-manifest';
 
 const manifest = buildManifest();
 writeFileSync(MANIFEST_FILE, serializeManifest(manifest));

@@ -2,15 +2,15 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { databaseTarget, openDatabase, type Database, type DatabaseTarget } from './db/database';
+import { type Database, type DatabaseTarget, databaseTarget, openDatabase } from './db/database';
 import { migrateDatabase } from './db/migrate';
-import { HookCache } from './domain/hook-cache';
-import type { HookRecord } from './domain/hooks';
-import { createHookService, createServices, type Services } from './domain/services';
 import { DeliveryEngine } from './delivery/engine';
 import { measureLogTables } from './delivery/log-size';
 import { RetentionTask } from './delivery/retention';
 import { SsrfGuard } from './delivery/ssrf';
+import { HookCache } from './domain/hook-cache';
+import type { HookRecord } from './domain/hooks';
+import { createHookService, createServices, type Services } from './domain/services';
 import { attachGraphQLWebSocket } from './graphql/websocket';
 import { createGraphQL } from './graphql/yoga';
 import { consoleHandler } from './http/console';
@@ -73,12 +73,19 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     if (config.HOOKGATE_ADMIN_TOKEN) await services.users.bootstrapAdmin(config.HOOKGATE_ADMIN_TOKEN);
 
     const graphql = createGraphQL({
-      services, prisma: db.prisma, logger, corsOrigins: config.HOOKGATE_CORS_ORIGINS, persistedOnly: config.HOOKGATE_GRAPHQL_PERSISTED_ONLY,
+      services,
+      prisma: db.prisma,
+      logger,
+      corsOrigins: config.HOOKGATE_CORS_ORIGINS,
+      persistedOnly: config.HOOKGATE_GRAPHQL_PERSISTED_ONLY,
     });
     const eventStreams = trackEventStreams(graphql.handler);
     const cors = restCors(config.HOOKGATE_CORS_ORIGINS);
     const handlers: NodeHandler[] = [
-      eventStreams.handler, ...(cors ? [cors] : []), consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }), ...restRoutes(services),
+      eventStreams.handler,
+      ...(cors ? [cors] : []),
+      consoleHandler({ frameAncestors: config.HOOKGATE_CONSOLE_FRAME_ANCESTORS }),
+      ...restRoutes(services),
     ];
     const server = createHttpServer({
       logger,
@@ -93,7 +100,13 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     let closing: Promise<void> | undefined;
     return {
-      config, db, services, server, logger, deliveries, retention,
+      config,
+      db,
+      services,
+      server,
+      logger,
+      deliveries,
+      retention,
       listen: async () => {
         await deliveries.start();
         retention.start();

@@ -31,11 +31,9 @@ const durationList = z.string().transform((text, ctx) => {
   return parts as number[];
 });
 
-const databaseUrl = z
-  .string()
-  .refine((url) => url === 'memory://' || /^postgres(ql)?:\/\/.+/.test(url), {
-    message: 'expected memory:// or a postgres:// / postgresql:// connection URL',
-  });
+const databaseUrl = z.string().refine((url) => url === 'memory://' || /^postgres(ql)?:\/\/.+/.test(url), {
+  message: 'expected memory:// or a postgres:// / postgresql:// connection URL',
+});
 
 /** `https://host[:port]` exactly as browsers send it in `Origin` (no path, no trailing slash). */
 function isOrigin(text: string): boolean {
@@ -64,7 +62,12 @@ const envSchema = z.object({
   HOOKGATE_ALLOW_LOCAL_REQUESTS: booleanFlag.default(false),
   HOOKGATE_OUTBOUND_ALLOWLIST: z
     .string()
-    .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
     .default([]),
   HOOKGATE_DELIVERY_TIMEOUT: duration.default(10_000),
   HOOKGATE_RETRY_SCHEDULE: durationList.default([5_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000]),
@@ -72,8 +75,12 @@ const envSchema = z.object({
   /** How often the delivery log's retention runs (in one process at a time). */
   HOOKGATE_RETENTION_INTERVAL: duration.refine((ms) => ms >= 1_000, 'expected a duration of at least 1s').default(600_000),
   /** Rows one retention statement removes at most: smaller batches, shorter locks and transactions. */
-  HOOKGATE_RETENTION_BATCH_SIZE: z.coerce.number({ error: 'expected a whole number from 1 to 100000' }).int('expected a whole number from 1 to 100000')
-    .min(1, 'expected a whole number from 1 to 100000').max(100_000, 'expected a whole number from 1 to 100000').default(1_000),
+  HOOKGATE_RETENTION_BATCH_SIZE: z.coerce
+    .number({ error: 'expected a whole number from 1 to 100000' })
+    .int('expected a whole number from 1 to 100000')
+    .min(1, 'expected a whole number from 1 to 100000')
+    .max(100_000, 'expected a whole number from 1 to 100000')
+    .default(1_000),
   /** Sends in flight at once in this process; 0 runs no delivery workers here (publish-only). */
   HOOKGATE_DELIVERY_CONCURRENCY: z.coerce.number({ error: 'expected a whole number from 0 to 1000' }).int().min(0).max(1000).default(64),
   /** Sends in flight at once to one destination (host and port), so a dead receiver holds only these. */
@@ -83,16 +90,26 @@ const envSchema = z.object({
   /** On shutdown, how long in-flight sends may take before their leases are released. */
   HOOKGATE_SHUTDOWN_GRACE: duration.default(10_000),
   /** Subject hooks one namespace may hold; one more is a validation error. */
-  HOOKGATE_MAX_HOOKS_PER_NAMESPACE: z.coerce.number({ error: 'expected a whole number from 1 to 1000000' }).int('expected a whole number from 1 to 1000000')
-    .min(1, 'expected a whole number from 1 to 1000000').max(1_000_000, 'expected a whole number from 1 to 1000000').default(100),
+  HOOKGATE_MAX_HOOKS_PER_NAMESPACE: z.coerce
+    .number({ error: 'expected a whole number from 1 to 1000000' })
+    .int('expected a whole number from 1 to 1000000')
+    .min(1, 'expected a whole number from 1 to 1000000')
+    .max(1_000_000, 'expected a whole number from 1 to 1000000')
+    .default(100),
   /** Origins (`https://app.example.com`) whose browser pages may call the APIs with credentials; none by default. */
   HOOKGATE_CORS_ORIGINS: z
     .string()
     .transform((text, ctx) => {
-      const origins = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+      const origins = text
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
       for (const origin of origins) {
         if (!isOrigin(origin)) {
-          ctx.addIssue({ code: 'custom', message: `expected comma-separated origins such as https://app.example.com (scheme, host and port only; no "*"), got ${JSON.stringify(origin)}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected comma-separated origins such as https://app.example.com (scheme, host and port only; no "*"), got ${JSON.stringify(origin)}`,
+          });
           return z.NEVER;
         }
       }
@@ -100,12 +117,17 @@ const envSchema = z.object({
     })
     .default([]),
   /** CSP `frame-ancestors` of /console: who may embed it in an iframe (portal links). */
-  HOOKGATE_CONSOLE_FRAME_ANCESTORS: z.string().regex(/^[^;,\r\n]+$/, 'expected CSP sources separated by spaces').default("'self'"),
+  HOOKGATE_CONSOLE_FRAME_ANCESTORS: z
+    .string()
+    .regex(/^[^;,\r\n]+$/, 'expected CSP sources separated by spaces')
+    .default("'self'"),
   /** Non-admin tokens may run only the documents of persisted-operations.json (`documentId`). */
   HOOKGATE_GRAPHQL_PERSISTED_ONLY: booleanFlag.default(false),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-    error: 'expected one of fatal, error, warn, info, debug, trace, silent',
-  }).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -1,6 +1,6 @@
 // `npm start`: parse the environment, migrate, serve; shut down gracefully on SIGTERM/SIGINT.
 import { createApp } from './app';
-import { ConfigError, loadConfig, type Config } from './config';
+import { type Config, ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 
 let config: Config;

@@ -41,7 +41,11 @@ describe('layering', () => {
     it(`src/${layer} imports nothing from ${forbidden.map((name) => `src/${name}`).join(', ')}`, () => {
       const offending = files
         .filter((file) => path.relative(SRC, file).split(path.sep)[0] === layer)
-        .flatMap((file) => importedLayers(file).filter((target) => forbidden.includes(target)).map((target) => `${path.relative(SRC, file)} -> src/${target}`));
+        .flatMap((file) =>
+          importedLayers(file)
+            .filter((target) => forbidden.includes(target))
+            .map((target) => `${path.relative(SRC, file)} -> src/${target}`),
+        );
       expect(offending).toEqual([]);
     });
   }

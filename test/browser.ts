@@ -1,7 +1,7 @@
 // Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core. Without it the
 // tests are skipped with one line saying why, except in CI (CI=true), which always has it.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumMissing = !existsSync(CHROMIUM);

@@ -2,9 +2,9 @@
 // set, one fresh database per call) and a real Hookgate app listening on a loopback port.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createApp, type App } from '../src/app';
-import { loadConfig, type Config } from '../src/config';
-import { openDatabase, type Database, type DatabaseTarget } from '../src/db/database';
+import { type App, createApp } from '../src/app';
+import { type Config, loadConfig } from '../src/config';
+import { type Database, type DatabaseTarget, openDatabase } from '../src/db/database';
 import { migrateDatabase } from '../src/db/migrate';
 import type { Actor } from '../src/domain/actor';
 import { createLogger } from '../src/logger';
@@ -35,7 +35,11 @@ const TEST_QUEUE_TIMEOUT_MS = 30_000;
 export async function createTestDatabase(backend: Backend, options: { empty?: boolean } = {}): Promise<TestDatabase> {
   if (backend === 'pglite') {
     const template = options.empty ? undefined : await pgliteTemplate();
-    return { target: { kind: 'pglite', dataDir: null, queueTimeoutMs: TEST_QUEUE_TIMEOUT_MS, ...(template ? { template } : {}) }, url: 'memory://', drop: async () => {} };
+    return {
+      target: { kind: 'pglite', dataDir: null, queueTimeoutMs: TEST_QUEUE_TIMEOUT_MS, ...(template ? { template } : {}) },
+      url: 'memory://',
+      drop: async () => {},
+    };
   }
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');

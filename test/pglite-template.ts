@@ -1,8 +1,8 @@
 // A migrated PGlite data directory, archived once per migration set. Starting an in-memory
 // database from it takes about a second instead of initdb plus migrations (several seconds).
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { openDatabase } from '../src/db/database';

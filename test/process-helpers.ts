@@ -1,5 +1,5 @@
 // Runs Hookgate as `npm start` does (tsx src/main.ts) in a child process, for end-to-end tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -36,10 +36,14 @@ export async function startHookgate(env: Record<string, string>, timeoutMs = 90_
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Hookgate exited with ${child.exitCode}:\n${output}`);
-    const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) {
       return {
-        child, url,
+        child,
+        url,
         output: () => output,
         async stop(signal = 'SIGTERM') {
           if (child.exitCode !== null) return child.exitCode;

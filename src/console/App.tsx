@@ -10,7 +10,7 @@ import { PortalLinksPage } from './pages/PortalLinksPage';
 import { SignIn, signInWithPortalToken } from './pages/SignIn';
 import { UsersPage } from './pages/UsersPage';
 import { href, useRoute } from './router';
-import { clearSession, currentSession, takePortalTokenFromUrl, type Session } from './session';
+import { clearSession, currentSession, type Session, takePortalTokenFromUrl } from './session';
 
 export interface Viewer {
   username: string | null;
@@ -52,8 +52,18 @@ export function App() {
   if (!session) {
     return (
       <main className="signin">
-        {notice && <p role="status" className="notice">{notice}</p>}
-        <SignIn onSignedIn={(signed, who) => { setNotice(''); setSession(signed); setViewer(who); }} />
+        {notice && (
+          <p role="status" className="notice">
+            {notice}
+          </p>
+        )}
+        <SignIn
+          onSignedIn={(signed, who) => {
+            setNotice('');
+            setSession(signed);
+            setViewer(who);
+          }}
+        />
       </main>
     );
   }
@@ -61,17 +71,41 @@ export function App() {
   return (
     <>
       <header className="top">
-        <a className="brand" href={href({ page: 'hooks' })}>Hookgate Console</a>
+        <a className="brand" href={href({ page: 'hooks' })}>
+          Hookgate Console
+        </a>
         <nav aria-label="Main">
           <ul>
-            <li><a href={href({ page: 'hooks' })} aria-current={route.page === 'hooks' ? 'page' : undefined}>Hooks</a></li>
-            <li><a href={href({ page: 'deliveries' })} aria-current={route.page === 'deliveries' ? 'page' : undefined}>Deliveries</a></li>
-            {isAdmin && <li><a href={href({ page: 'users' })} aria-current={route.page === 'users' ? 'page' : undefined}>Users and tokens</a></li>}
-            {isAdmin && <li><a href={href({ page: 'portal' })} aria-current={route.page === 'portal' ? 'page' : undefined}>Portal links</a></li>}
+            <li>
+              <a href={href({ page: 'hooks' })} aria-current={route.page === 'hooks' ? 'page' : undefined}>
+                Hooks
+              </a>
+            </li>
+            <li>
+              <a href={href({ page: 'deliveries' })} aria-current={route.page === 'deliveries' ? 'page' : undefined}>
+                Deliveries
+              </a>
+            </li>
+            {isAdmin && (
+              <li>
+                <a href={href({ page: 'users' })} aria-current={route.page === 'users' ? 'page' : undefined}>
+                  Users and tokens
+                </a>
+              </li>
+            )}
+            {isAdmin && (
+              <li>
+                <a href={href({ page: 'portal' })} aria-current={route.page === 'portal' ? 'page' : undefined}>
+                  Portal links
+                </a>
+              </li>
+            )}
           </ul>
         </nav>
-        <span className="who">{session.portal ? `Portal session: ${viewer?.username ?? '…'}` : viewer?.username ?? ''}</span>
-        <button type="button" onClick={signOut}>Sign out</button>
+        <span className="who">{session.portal ? `Portal session: ${viewer?.username ?? '…'}` : (viewer?.username ?? '')}</span>
+        <button type="button" onClick={signOut}>
+          Sign out
+        </button>
       </header>
       <main>
         <ViewerLoader session={session} onViewer={setViewer} />
@@ -90,8 +124,12 @@ export function App() {
 
 /** After a reload only the token is known: ask who it belongs to. */
 function ViewerLoader({ session, onViewer }: { session: Session; onViewer: (viewer: Viewer) => void }) {
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new session (sign-in) must ask again.
   useEffect(() => {
-    request<{ viewer: Viewer | null }>('Viewer').then((data) => onViewer(data.viewer ?? { username: null, isAdmin: false, databaseId: 0 }), () => {});
+    request<{ viewer: Viewer | null }>('Viewer').then(
+      (data) => onViewer(data.viewer ?? { username: null, isAdmin: false, databaseId: 0 }),
+      () => {},
+    );
   }, [session, onViewer]);
   return null;
 }

@@ -5,9 +5,24 @@
 import { currentToken } from './session';
 
 export type OperationName =
-  | 'Viewer' | 'Hooks' | 'Hook' | 'Delivery' | 'CreateHook' | 'UpdateHook' | 'DeleteHook' | 'SetUrlVariable'
-  | 'DeleteUrlVariable' | 'TestHook' | 'Redeliver' | 'CreateUser' | 'CreatePortalSession' | 'DeliveryUpdated'
-  | 'DeleteCustomHeader' | 'RotateHookSecret' | 'Deliveries' | 'RedeliverFailed';
+  | 'Viewer'
+  | 'Hooks'
+  | 'Hook'
+  | 'Delivery'
+  | 'CreateHook'
+  | 'UpdateHook'
+  | 'DeleteHook'
+  | 'SetUrlVariable'
+  | 'DeleteUrlVariable'
+  | 'TestHook'
+  | 'Redeliver'
+  | 'CreateUser'
+  | 'CreatePortalSession'
+  | 'DeliveryUpdated'
+  | 'DeleteCustomHeader'
+  | 'RotateHookSecret'
+  | 'Deliveries'
+  | 'RedeliverFailed';
 
 export interface UserError {
   field: string[] | null;
@@ -17,7 +32,10 @@ export interface UserError {
 
 /** A top-level GraphQL error; `code` is `extensions.code` (UNAUTHENTICATED, FORBIDDEN, …). */
 export class ApiError extends Error {
-  constructor(message: string, readonly code: string | undefined) {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
     super(message);
   }
 }

@@ -32,7 +32,11 @@ export function subscribeDeliveries(hookId: string | null, onDelivery: (delivery
           while ((end = buffer.indexOf('\n\n')) >= 0) {
             const message = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            const data = message.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+            const data = message
+              .split('\n')
+              .filter((line) => line.startsWith('data:'))
+              .map((line) => line.slice(5).trim())
+              .join('\n');
             if (!data) continue;
             const payload = JSON.parse(data) as { data?: { deliveryUpdated?: DeliverySummary } };
             if (payload.data?.deliveryUpdated) onDelivery(payload.data.deliveryUpdated);

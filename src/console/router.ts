@@ -25,14 +25,22 @@ export function parseRoute(hash: string): Route {
 
 export function href(route: Route): string {
   switch (route.page) {
-    case 'hooks': return '#/';
-    case 'newHook': return '#/hooks/new';
-    case 'hook': return `#/hooks/${encodeURIComponent(route.id)}`;
-    case 'editHook': return `#/hooks/${encodeURIComponent(route.id)}/edit`;
-    case 'deliveries': return '#/deliveries';
-    case 'delivery': return `#/deliveries/${encodeURIComponent(route.id)}`;
-    case 'users': return '#/users';
-    case 'portal': return '#/portal';
+    case 'hooks':
+      return '#/';
+    case 'newHook':
+      return '#/hooks/new';
+    case 'hook':
+      return `#/hooks/${encodeURIComponent(route.id)}`;
+    case 'editHook':
+      return `#/hooks/${encodeURIComponent(route.id)}/edit`;
+    case 'deliveries':
+      return '#/deliveries';
+    case 'delivery':
+      return `#/deliveries/${encodeURIComponent(route.id)}`;
+    case 'users':
+      return '#/users';
+    case 'portal':
+      return '#/portal';
   }
 }
 

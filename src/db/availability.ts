@@ -107,7 +107,10 @@ export class OutageLog {
   private failures = 0;
   private since = 0;
 
-  constructor(private readonly logger: Logger, private readonly component: string) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly component: string,
+  ) {}
 
   get inOutage(): boolean {
     return this.failures > 0;
@@ -121,8 +124,10 @@ export class OutageLog {
 
   recovered(details: Record<string, unknown> = {}): void {
     if (this.failures === 0) return;
-    this.logger.info({ component: this.component, failedAttempts: this.failures, outageMs: Date.now() - this.since, ...details },
-      `${this.component}: the database answers again`);
+    this.logger.info(
+      { component: this.component, failedAttempts: this.failures, outageMs: Date.now() - this.since, ...details },
+      `${this.component}: the database answers again`,
+    );
     this.failures = 0;
   }
 }

@@ -3,14 +3,14 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client';
 import { createLogger, type Logger } from '../logger';
 import { PostgresHealth } from './health';
-import { PGliteNotifications, PostgresNotifications, WorkerNotifications, type Notifications } from './notifications';
+import { type Notifications, PGliteNotifications, PostgresNotifications, WorkerNotifications } from './notifications';
 import { PGliteHost } from './pglite-host';
 import { AdmissionPool, DatabaseUnavailableError, rethrowUnavailable, unavailableAware } from './unavailable';
 
@@ -32,7 +32,10 @@ export type DatabaseTarget =
 
 /** `DATABASE_URL` unset → PGlite in `DATA_DIR`; `memory://` → in-memory PGlite; otherwise PostgreSQL. */
 export function databaseTarget(settings: {
-  DATABASE_URL?: string | undefined; DATA_DIR: string; DATABASE_POOL_SIZE: number; DATABASE_QUEUE_TIMEOUT?: number;
+  DATABASE_URL?: string | undefined;
+  DATA_DIR: string;
+  DATABASE_POOL_SIZE: number;
+  DATABASE_QUEUE_TIMEOUT?: number;
 }): DatabaseTarget {
   const url = settings.DATABASE_URL;
   const queueTimeoutMs = settings.DATABASE_QUEUE_TIMEOUT ?? DEFAULT_QUEUE_TIMEOUT_MS;
@@ -97,7 +100,10 @@ async function openPGliteWorker(target: Extract<DatabaseTarget, { kind: 'pglite'
     connectionTimeoutMillis: target.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
   });
   pool.on('error', () => {});
-  const notifications = new WorkerNotifications((sql) => pool.query(sql), () => host.alive);
+  const notifications = new WorkerNotifications(
+    (sql) => pool.query(sql),
+    () => host.alive,
+  );
   // One PGlite session: a notification arrives on whichever connection ran the query it came with.
   pool.on('connect', (client) => client.on('notification', (message) => notifications.receive(message.channel, message.payload ?? '')));
   host.onStop(() => notifications.stopped());

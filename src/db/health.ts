@@ -8,7 +8,10 @@ export class PostgresHealth {
   /** Concurrent checks share one round trip. */
   private pending: Promise<void> | null = null;
 
-  constructor(private readonly url: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   check(): Promise<void> {
     this.pending ??= this.probe().finally(() => (this.pending = null));

@@ -11,7 +11,10 @@ export async function migrateDatabase(db: Database): Promise<string[]> {
   // Concurrent starts on one PostgreSQL serialise here; the second finds nothing pending.
   return db.withLock(MIGRATION_LOCK_KEY, async () => {
     const migrations = await readMigrations();
-    const pending = await pendingMigrationNames(db, migrations.migrationDirectories.map((dir) => dir.path));
+    const pending = await pendingMigrationNames(
+      db,
+      migrations.migrationDirectories.map((dir) => dir.path),
+    );
     if (pending.length === 0) return [];
     const engine = await openSchemaEngine(db.adapterFactory);
     try {

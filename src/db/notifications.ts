@@ -78,7 +78,10 @@ export class PGliteNotifications extends BaseNotifications {
  * whichever connection's client receives a notification hands it on here.
  */
 export class WorkerNotifications extends BaseNotifications {
-  constructor(private readonly query: (sql: string) => Promise<unknown>, private readonly isLive: () => boolean) {
+  constructor(
+    private readonly query: (sql: string) => Promise<unknown>,
+    private readonly isLive: () => boolean,
+  ) {
     super();
   }
 
@@ -113,7 +116,10 @@ export class PostgresNotifications extends BaseNotifications {
   /** One warning when the connection is lost and one line when it is back, however many reconnects fail. */
   private readonly outage: OutageLog;
 
-  constructor(private readonly url: string, logger: Logger) {
+  constructor(
+    private readonly url: string,
+    logger: Logger,
+  ) {
     super();
     this.outage = new OutageLog(logger, 'database notifications');
   }

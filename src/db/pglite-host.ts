@@ -172,7 +172,10 @@ class WorkerConnection extends Duplex {
   private started = false;
   private opened = false;
 
-  constructor(private readonly host: PGliteHost, private readonly id: number) {
+  constructor(
+    private readonly host: PGliteHost,
+    private readonly id: number,
+  ) {
     super();
   }
 
@@ -188,10 +191,18 @@ class WorkerConnection extends Duplex {
     return this;
   }
 
-  setNoDelay(): this { return this; }
-  setKeepAlive(): this { return this; }
-  ref(): this { return this; }
-  unref(): this { return this; }
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
 
   receive(bytes: Uint8Array): void {
     this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

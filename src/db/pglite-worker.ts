@@ -18,9 +18,7 @@ const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMes
 
 let pglite: PGlite;
 try {
-  pglite = settings.dataDir
-    ? new PGlite(settings.dataDir)
-    : new PGlite(settings.template ? { loadDataDir: new Blob([settings.template]) } : {});
+  pglite = settings.dataDir ? new PGlite(settings.dataDir) : new PGlite(settings.template ? { loadDataDir: new Blob([settings.template]) } : {});
   await pglite.waitReady;
   // The first query loads the catalogs (seconds on a busy machine): done before the pool connects.
   await pglite.query('SELECT 1');

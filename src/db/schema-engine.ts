@@ -1,13 +1,14 @@
 // Prisma's schema engine, compiled to WebAssembly and driven through a driver adapter.
 // The native schema-engine binary cannot be downloaded on our machines; this is the same engine.
-import { readFile, readdir } from 'node:fs/promises';
+
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
+import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,18 +32,17 @@ function instantiate(): Promise<void> {
 export async function openSchemaEngine(factory: SqlMigrationAwareDriverAdapterFactory): Promise<SchemaEngine> {
   await instantiate();
   const schema = await readFile(schemaPath, 'utf8');
-  const engine = await bg.SchemaEngine.new(
-    { datamodels: [[schemaPath, schema]] },
-    () => {},
-    bindMigrationAwareSqlAdapterFactory(factory),
-  );
+  const engine = await bg.SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
   return engine as unknown as SchemaEngine;
 }
 
 /** The committed migrations, in Prisma's standard `prisma/migrations/<name>/migration.sql` layout. */
 export async function readMigrations(baseDir = migrationsDir): Promise<MigrationList> {
   const entries = existsSync(baseDir) ? await readdir(baseDir, { withFileTypes: true }) : [];
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   const lockPath = path.join(baseDir, 'migration_lock.toml');
   return {
     baseDir,

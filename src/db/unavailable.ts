@@ -21,7 +21,8 @@ const RETRY_AFTER_DOWN_S = 2;
 /** pg-pool's message when no connection came free within `connectionTimeoutMillis`. */
 const POOL_TIMEOUT = /timeout exceeded when trying to connect/i;
 /** pg's messages for a connection that went away (they carry no code). */
-const CONNECTION_LOST = /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|Connection ended|embedded database (stopped|failed|has stopped)/i;
+const CONNECTION_LOST =
+  /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|Connection ended|embedded database (stopped|failed|has stopped)/i;
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 /** SQLSTATEs for "not now": connection exceptions (08), shutdown and startup (57P01-57P03), too many connections. */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
@@ -35,16 +36,23 @@ export function asDatabaseUnavailable(error: unknown): DatabaseUnavailableError 
     if (current instanceof DatabaseUnavailableError) return current;
     if (typeof current !== 'object') return null;
     const { code, message, meta, cause, kind, originalCode } = current as {
-      code?: unknown; message?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown; kind?: unknown; originalCode?: unknown;
+      code?: unknown;
+      message?: unknown;
+      meta?: { driverAdapterError?: unknown };
+      cause?: unknown;
+      kind?: unknown;
+      originalCode?: unknown;
     };
     if (typeof message === 'string' && POOL_TIMEOUT.test(message)) {
       return new DatabaseUnavailableError('the database is busy: no connection came free in time', RETRY_AFTER_BUSY_S);
     }
     const sqlState = typeof originalCode === 'string' ? originalCode : code;
-    if ((typeof sqlState === 'string' && (UNAVAILABLE_SQLSTATE.test(sqlState) || SOCKET_CODES.has(sqlState)))
-      || (typeof code === 'string' && PRISMA_CODES.has(code))
-      || (typeof kind === 'string' && ADAPTER_KINDS.has(kind))
-      || (typeof message === 'string' && CONNECTION_LOST.test(message))) {
+    if (
+      (typeof sqlState === 'string' && (UNAVAILABLE_SQLSTATE.test(sqlState) || SOCKET_CODES.has(sqlState))) ||
+      (typeof code === 'string' && PRISMA_CODES.has(code)) ||
+      (typeof kind === 'string' && ADAPTER_KINDS.has(kind)) ||
+      (typeof message === 'string' && CONNECTION_LOST.test(message))
+    ) {
       return new DatabaseUnavailableError('the database is unavailable', RETRY_AFTER_DOWN_S);
     }
     current = meta?.driverAdapterError ?? cause;
@@ -70,7 +78,9 @@ function checkoutFailed(error: Error): DatabaseUnavailableError {
 export class AdmissionPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
-  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+  override connect(
+    callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void,
+  ): Promise<pg.PoolClient> | void {
     if (callback) {
       super.connect((err, client, done) => callback(err ? checkoutFailed(err) : undefined, client, done));
       return;

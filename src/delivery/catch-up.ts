@@ -7,8 +7,9 @@
 // version is left out), and a client applies what it receives by id. No repeat across the switch
 // from catch-up to live: the transport reports the version of each delivery it sent; a live
 // notification whose delivery is still at a version already sent is dropped.
-import type { ChangePosition, ChangedDelivery } from '../domain/delivery-search';
+
 import type { DeliveryUpdate } from '../domain/delivery-operations';
+import type { ChangedDelivery, ChangePosition } from '../domain/delivery-search';
 
 /** Catch-up rows read per statement: memory stays bounded whatever the window holds. */
 export const CATCH_UP_BATCH = 500;

@@ -1,39 +1,46 @@
 // The delivery engine: implements the domain's DeliveryOperations contract and owns the worker
 // pool, the sender and the cross-process notifications of one Hookgate process.
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import type { HookKind } from '../generated/prisma/enums';
+
 import type { Config } from '../config';
 import { DatabaseAvailability } from '../db/availability';
 import type { Notifications } from '../db/notifications';
 import { DatabaseUnavailableError } from '../db/unavailable';
-import { canAccessHook, requirePublisher, type Actor } from '../domain/actor';
-import type {
-  DeliveryOperations, DeliveryWithAttempts, PublishEventInput, PublishResult, SubscribedUpdate,
-} from '../domain/delivery-operations';
-import { MAX_REDELIVER_FAILED, checkRecoveryWindow, tooManyToRedeliver, type RecoveryWindow } from '../domain/delivery-recovery';
-import { DeliverySearch, checkCatchUpWindow, type ChangePosition } from '../domain/delivery-search';
+import { type Actor, canAccessHook, requirePublisher } from '../domain/actor';
+import type { DeliveryOperations, DeliveryWithAttempts, PublishEventInput, PublishResult, SubscribedUpdate } from '../domain/delivery-operations';
+import { checkRecoveryWindow, MAX_REDELIVER_FAILED, type RecoveryWindow, tooManyToRedeliver } from '../domain/delivery-recovery';
+import { type ChangePosition, checkCatchUpWindow, DeliverySearch } from '../domain/delivery-search';
 import { IdempotencyConflictError, NotFoundError, ValidationError } from '../domain/errors';
-import { checkIdempotencyKey, requestFingerprint } from '../domain/idempotency';
 import { SUBJECT_EVENTS } from '../domain/hook-rules';
 import type { HookService } from '../domain/hooks';
+import { checkIdempotencyKey, requestFingerprint } from '../domain/idempotency';
+import { isDatabaseId } from '../domain/limits';
+import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from '../domain/test-samples';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { HookKind } from '../generated/prisma/enums';
 import type { Logger } from '../logger';
 import { catchUpThenLive } from './catch-up';
 import { DeliveryEvents } from './events';
-import { Outbox, validateEvent, type ValidEvent } from './outbox';
-import { SYSTEM_HOOK_SAMPLE, SYSTEM_HOOK_SAMPLE_EVENT, subjectSample } from '../domain/test-samples';
-import { Sender } from './send';
-import { SubscriptionOutages } from './subscription-outages';
-import { SsrfGuard } from './ssrf';
-import { DeliveryStore, type AttemptMode } from './store';
-import { OperationalEvents } from './operational-events';
 import { findLiveKey } from './idempotency';
+import { OperationalEvents } from './operational-events';
+import { Outbox, type ValidEvent, validateEvent } from './outbox';
+import { Sender } from './send';
+import { SsrfGuard } from './ssrf';
+import { type AttemptMode, DeliveryStore } from './store';
+import { SubscriptionOutages } from './subscription-outages';
 import { WorkerPool } from './worker';
-import { isDatabaseId } from '../domain/limits';
 
-export type DeliverySettings = Pick<Config,
-  | 'HOOKGATE_ALLOW_LOCAL_REQUESTS' | 'HOOKGATE_OUTBOUND_ALLOWLIST' | 'HOOKGATE_DELIVERY_TIMEOUT' | 'HOOKGATE_RETRY_SCHEDULE'
-  | 'HOOKGATE_LOG_RETENTION' | 'HOOKGATE_DELIVERY_CONCURRENCY' | 'HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST'
-  | 'HOOKGATE_DELIVERY_LEASE' | 'HOOKGATE_SHUTDOWN_GRACE'>;
+export type DeliverySettings = Pick<
+  Config,
+  | 'HOOKGATE_ALLOW_LOCAL_REQUESTS'
+  | 'HOOKGATE_OUTBOUND_ALLOWLIST'
+  | 'HOOKGATE_DELIVERY_TIMEOUT'
+  | 'HOOKGATE_RETRY_SCHEDULE'
+  | 'HOOKGATE_LOG_RETENTION'
+  | 'HOOKGATE_DELIVERY_CONCURRENCY'
+  | 'HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST'
+  | 'HOOKGATE_DELIVERY_LEASE'
+  | 'HOOKGATE_SHUTDOWN_GRACE'
+>;
 
 export interface DeliveryEngineOptions {
   prisma: PrismaClient;
@@ -75,7 +82,8 @@ export class DeliveryEngine implements DeliveryOperations {
   constructor(private readonly options: DeliveryEngineOptions) {
     const { settings, logger } = options;
     this.now = options.now ?? (() => new Date());
-    this.guard = options.guard ?? new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
+    this.guard =
+      options.guard ?? new SsrfGuard({ allowLocalRequests: settings.HOOKGATE_ALLOW_LOCAL_REQUESTS, allowlist: settings.HOOKGATE_OUTBOUND_ALLOWLIST });
     this.events = new DeliveryEvents(options.notifications);
     this.outbox = new Outbox(options.prisma, this.events);
     const operational = new OperationalEvents(this.outbox, this.events);
@@ -197,12 +205,12 @@ export class DeliveryEngine implements DeliveryOperations {
   async getDelivery(actor: Actor, deliveryId: number): Promise<DeliveryWithAttempts> {
     const found = isDatabaseId(deliveryId)
       ? await this.options.prisma.delivery.findUnique({
-        where: { id: deliveryId },
-        include: {
-          attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
-          hook: { select: { kind: true, namespace: true, createdById: true } },
-        },
-      })
+          where: { id: deliveryId },
+          include: {
+            attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
+            hook: { select: { kind: true, namespace: true, createdById: true } },
+          },
+        })
       : null;
     if (!found || !canAccessHook(actor, found.hook)) throw new NotFoundError('Delivery');
     const { hook: _hook, ...delivery } = found;
@@ -227,10 +235,15 @@ export class DeliveryEngine implements DeliveryOperations {
     checkCatchUpWindow(after, this.now(), this.options.settings.HOOKGATE_LOG_RETENTION);
     const search = this.search;
     const prisma = this.options.prisma;
-    return catchUpThenLive(after, {
-      changedSince: (position, limit) => search.changedSince(actor, hookId, position, limit),
-      versionOf: async (id) => (await prisma.delivery.findUnique({ where: { id }, select: { updatedAt: true } }))?.updatedAt ?? null,
-    }, live, (update) => ({ ...update, read }));
+    return catchUpThenLive(
+      after,
+      {
+        changedSince: (position, limit) => search.changedSince(actor, hookId, position, limit),
+        versionOf: async (id) => (await prisma.delivery.findUnique({ where: { id }, select: { updatedAt: true } }))?.updatedAt ?? null,
+      },
+      live,
+      (update) => ({ ...update, read }),
+    );
   }
 
   /** The live updates `actor` may see, of one hook or of all. */
@@ -256,7 +269,9 @@ export class DeliveryEngine implements DeliveryOperations {
           }
           let allowed = visible.get(update.hookId);
           if (allowed === undefined) {
-            const hook = await readThrough(read, () => prisma.hook.findUnique({ where: { id: update.hookId }, select: { kind: true, namespace: true, createdById: true } }));
+            const hook = await readThrough(read, () =>
+              prisma.hook.findUnique({ where: { id: update.hookId }, select: { kind: true, namespace: true, createdById: true } }),
+            );
             allowed = hook !== null && canAccessHook(actor, hook);
             if (visible.size > 10_000) visible.clear();
             visible.set(update.hookId, allowed);
@@ -272,7 +287,11 @@ export class DeliveryEngine implements DeliveryOperations {
     const [claimed] = await this.store.load([deliveryId]);
     if (!claimed) throw new NotFoundError('Delivery');
     const result = await this.sender.send(claimed.job);
-    await this.store.record(MANUAL, [{ job: claimed.job, result, attemptCount: claimed.attemptCount, mode, hookAlertStatus: claimed.hook.alertStatus }], this.now());
+    await this.store.record(
+      MANUAL,
+      [{ job: claimed.job, result, attemptCount: claimed.attemptCount, mode, hookAlertStatus: claimed.hook.alertStatus }],
+      this.now(),
+    );
     const delivery = await this.options.prisma.delivery.findUniqueOrThrow({
       where: { id: deliveryId },
       include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] } },

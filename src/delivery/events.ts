@@ -4,9 +4,9 @@
 // Redis is not used even when REDIS_URL is set: NOTIFY already reaches every process on one
 // PostgreSQL, and no Redis client is a dependency yet.
 import { EventEmitter, on } from 'node:events';
-import { Prisma } from '../generated/prisma/client';
 import type { Notifications } from '../db/notifications';
 import type { DeliveryUpdate } from '../domain/delivery-operations';
+import { Prisma } from '../generated/prisma/client';
 
 const UPDATES_CHANNEL = 'hookgate_delivery_updates';
 const DUE_CHANNEL = 'hookgate_deliveries_due';
@@ -54,7 +54,10 @@ export class DeliveryEvents {
     if (!this.notifications) return [];
     const statements: NotifyStatement[] = [];
     for (let start = 0; start < updates.length; start += UPDATES_PER_NOTIFY) {
-      const payload = updates.slice(start, start + UPDATES_PER_NOTIFY).map((u) => `${u.deliveryId}:${u.hookId}`).join(',');
+      const payload = updates
+        .slice(start, start + UPDATES_PER_NOTIFY)
+        .map((u) => `${u.deliveryId}:${u.hookId}`)
+        .join(',');
       statements.push({ channel: UPDATES_CHANNEL, payload });
     }
     if (due) statements.push({ channel: DUE_CHANNEL, payload: '' });

@@ -1,9 +1,10 @@
 // Idempotency keys as stored: claimed by the publishing statement itself (INSERT … ON CONFLICT on
 // the primary key, so two concurrent first requests cannot both publish: the second waits for the
 // first to commit and finds its key), looked up for repeats, and pruned when they expire.
+
+import { IDEMPOTENCY_KEY_TTL_MS } from '../domain/idempotency';
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
-import { IDEMPOTENCY_KEY_TTL_MS } from '../domain/idempotency';
 
 export interface IdempotentRequest {
   userId: number;

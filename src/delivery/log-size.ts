@@ -21,11 +21,14 @@ export async function measureLogTables(prisma: PrismaClient, tables: readonly st
     FROM unnest(${tables as string[]}::text[]) WITH ORDINALITY AS t(name, position)
     JOIN pg_class c ON c.oid = to_regclass(t.name)
     ORDER BY t.position`;
-  return Promise.all(rows.map(async ({ table, estimate, bytes }) => {
-    if (estimate >= 0) return { table, rows: estimate, bytes };
-    // Only names from `tables` (ours) reach this statement, and to_regclass found them.
-    const [counted] = await prisma.$queryRawUnsafe<{ n: number }[]>(
-      `SELECT count(*)::float8 AS n FROM (SELECT 1 FROM "${table.replaceAll('"', '""')}" LIMIT ${COUNT_LIMIT}) AS bounded`);
-    return { table, rows: counted?.n ?? 0, bytes };
-  }));
+  return Promise.all(
+    rows.map(async ({ table, estimate, bytes }) => {
+      if (estimate >= 0) return { table, rows: estimate, bytes };
+      // Only names from `tables` (ours) reach this statement, and to_regclass found them.
+      const [counted] = await prisma.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::float8 AS n FROM (SELECT 1 FROM "${table.replaceAll('"', '""')}" LIMIT ${COUNT_LIMIT}) AS bounded`,
+      );
+      return { table, rows: counted?.n ?? 0, bytes };
+    }),
+  );
 }

@@ -1,13 +1,14 @@
 // Publishing: an event and one delivery per matching hook, written in one transaction (the
 // outbox), so an accepted event is never lost even if the process dies before delivering it.
+
+import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
+import { type FieldIssue, ValidationError } from '../domain/errors';
+import { branchFilterMatches, checkSubject, hasNul, SUBJECT_EVENTS, SYSTEM_EVENTS } from '../domain/hook-rules';
+import { LIMITS } from '../domain/limits';
 import type { Delivery, Event, PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { BranchFilterStrategy, SubjectType } from '../generated/prisma/enums';
-import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
-import { ValidationError, type FieldIssue } from '../domain/errors';
-import { SUBJECT_EVENTS, SYSTEM_EVENTS, branchFilterMatches, checkSubject, hasNul } from '../domain/hook-rules';
-import { notifySql, type DeliveryEvents } from './events';
-import { LIMITS } from '../domain/limits';
+import { type DeliveryEvents, notifySql } from './events';
 import { claimKeySql, type IdempotentRequest } from './idempotency';
 
 /** System events that only reach hooks with the matching `*_events` flag. */
@@ -40,7 +41,10 @@ export function validateEvent(input: PublishEventInput): ValidEvent {
     if (!(subjectType in SUBJECT_EVENTS)) issues.push({ field: 'subjectType', message: 'is not a subject type' });
     else {
       if (name && !SUBJECT_EVENTS[subjectType].includes(name)) {
-        issues.push({ field: 'event', message: `${JSON.stringify(name)} not supported for ${subjectType.toLowerCase()}; allowed: ${SUBJECT_EVENTS[subjectType].join(', ')}` });
+        issues.push({
+          field: 'event',
+          message: `${JSON.stringify(name)} not supported for ${subjectType.toLowerCase()}; allowed: ${SUBJECT_EVENTS[subjectType].join(', ')}`,
+        });
       }
       if (subject === null) issues.push({ field: 'subject', message: 'is missing' });
       else {
@@ -52,12 +56,15 @@ export function validateEvent(input: PublishEventInput): ValidEvent {
     if (subject !== null) issues.push({ field: 'subjectType', message: 'is missing' });
     else if (name && !SYSTEM_EVENT_NAME.test(name)) {
       const subjectEvent = Object.values(SUBJECT_EVENTS).some((events) => events.includes(name));
-      issues.push(subjectEvent
-        ? { field: 'subjectType', message: 'is missing' }
-        : { field: 'event', message: 'is not a system event name (lowercase letters, digits and underscores)' });
+      issues.push(
+        subjectEvent
+          ? { field: 'subjectType', message: 'is missing' }
+          : { field: 'event', message: 'is not a system event name (lowercase letters, digits and underscores)' },
+      );
     }
   }
-  if (ref !== null && (typeof ref !== 'string' || ref.length > MAX_REF)) issues.push({ field: 'ref', message: `must be a string of at most ${MAX_REF} characters` });
+  if (ref !== null && (typeof ref !== 'string' || ref.length > MAX_REF))
+    issues.push({ field: 'ref', message: `must be a string of at most ${MAX_REF} characters` });
   else if (ref !== null && hasNul(ref)) issues.push({ field: 'ref', message: 'must not contain NUL characters' });
   if (name !== '' && hasNul(name)) issues.push({ field: 'event', message: 'must not contain NUL characters' });
   let payload: ValidEvent['payload'] = Prisma.JsonNull;
@@ -89,7 +96,10 @@ interface PublishedRow {
 }
 
 export class Outbox {
-  constructor(private readonly prisma: PrismaClient, private readonly events: DeliveryEvents) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly events: DeliveryEvents,
+  ) {}
 
   /**
    * One statement stores the event and its deliveries (atomic by itself: the outbox needs no
@@ -118,23 +128,29 @@ export class Outbox {
    * `once`: stored only if the idempotency key is free (see idempotency.ts); null otherwise.
    */
   async insert(
-    client: Prisma.TransactionClient | PrismaClient, event: ValidEvent, now: Date,
+    client: Prisma.TransactionClient | PrismaClient,
+    event: ValidEvent,
+    now: Date,
     options: { excludeHookId?: number; once?: IdempotentRequest | undefined } = {},
   ): Promise<PublishResult | null> {
     const chosen = branchFiltered(event) ? await this.branchMatches(event, now, client) : null;
     const exclude = options.excludeHookId === undefined ? Prisma.empty : Prisma.sql`AND h.id <> ${options.excludeHookId}`;
     const values = Prisma.sql`${event.name}, ${event.subjectType}::subject_type, ${event.subject}, ${event.ref}, ${payloadText(event)}::json`;
     const rows = await client.$queryRaw<PublishedRow[]>`
-      WITH ${options.once ? Prisma.sql`${claimKeySql(options.once, now)},
+      WITH ${
+        options.once
+          ? Prisma.sql`${claimKeySql(options.once, now)},
       event AS (
         INSERT INTO events (id, name, subject_type, subject, ref, payload)
         SELECT claim.event_id, ${values} FROM claim
         RETURNING id, created_at
-      )` : Prisma.sql`event AS (
+      )`
+          : Prisma.sql`event AS (
         INSERT INTO events (name, subject_type, subject, ref, payload)
         VALUES (${values})
         RETURNING id, created_at
-      )`}, inserted AS (
+      )`
+      }, inserted AS (
         INSERT INTO deliveries (uuid, event_id, hook_id, next_attempt_at, updated_at)
         SELECT gen_random_uuid(), event.id, h.id, ${now}, ${now}
         FROM event CROSS JOIN hooks h
@@ -149,9 +165,14 @@ export class Outbox {
     if (!first) return null;
     const deliveries = rows.flatMap((row) => (row.delivery ? [deliveryFromJson(row.delivery)] : []));
     const stored: Event = {
-      id: first.event_id, name: event.name, subjectType: event.subjectType, subject: event.subject, ref: event.ref,
+      id: first.event_id,
+      name: event.name,
+      subjectType: event.subjectType,
+      subject: event.subject,
+      ref: event.ref,
       // Validated JSON (parsed from text), so the input type is the stored one.
-      payload: (event.payload === Prisma.JsonNull ? null : event.payload) as Prisma.JsonValue, createdAt: first.event_created_at,
+      payload: (event.payload === Prisma.JsonNull ? null : event.payload) as Prisma.JsonValue,
+      createdAt: first.event_created_at,
     };
     return { event: stored, deliveries };
   }

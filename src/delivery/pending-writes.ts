@@ -106,11 +106,16 @@ export class PendingWrites {
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))));
     }
     if (this.size > 0 || this.dropped > 0) {
-      this.options.logger.error({
-        results: this.attempts.length, releases: this.releases.size + this.abandons.size, dropped: this.dropped,
-      }, `could not write ${this.attempts.length} delivery results and ${this.releases.size + this.abandons.size} lease releases before shutdown`
-        + (this.dropped > 0 ? ` (${this.dropped} more were not kept)` : '')
-        + '; those deliveries are sent again when their leases run out');
+      this.options.logger.error(
+        {
+          results: this.attempts.length,
+          releases: this.releases.size + this.abandons.size,
+          dropped: this.dropped,
+        },
+        `could not write ${this.attempts.length} delivery results and ${this.releases.size + this.abandons.size} lease releases before shutdown` +
+          (this.dropped > 0 ? ` (${this.dropped} more were not kept)` : '') +
+          '; those deliveries are sent again when their leases run out',
+      );
     }
   }
 
@@ -161,7 +166,11 @@ export class PendingWrites {
       }
       while (this.attempts.length > 0) {
         const batch = this.attempts.slice(0, RECORD_BATCH);
-        const outcomes = await store.record(owner, batch.map((entry) => entry.attempt), now());
+        const outcomes = await store.record(
+          owner,
+          batch.map((entry) => entry.attempt),
+          now(),
+        );
         this.attempts.splice(0, batch.length);
         for (const entry of batch) this.bytes -= entry.bytes;
         this.options.onRecorded(outcomes);
@@ -172,7 +181,8 @@ export class PendingWrites {
       // Down again, or something wrong with the writes themselves: `flush` asks which.
       if (!(await this.options.availability.check())) {
         this.failuresWhileUp++;
-        if (this.failuresWhileUp >= MAX_FAILURES_WHILE_UP) this.options.logger.error({ err: error }, 'writing kept delivery results failed while the database answers');
+        if (this.failuresWhileUp >= MAX_FAILURES_WHILE_UP)
+          this.options.logger.error({ err: error }, 'writing kept delivery results failed while the database answers');
       }
       return false;
     }

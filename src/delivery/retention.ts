@@ -11,9 +11,10 @@
 // primary key (no extra index to maintain on every claim and record), removes those that expired,
 // and the walk stops at the first batch reaching rows created after the cutoff. A run costs the
 // rows it removes plus the few old rows it must keep (pending deliveries), never the whole log.
+
+import { FINISHED_STATUSES, retentionCutoff } from '../domain/log-retention';
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
-import { FINISHED_STATUSES, retentionCutoff } from '../domain/log-retention';
 import type { Logger } from '../logger';
 import { pruneIdempotencyKeys } from './idempotency';
 
@@ -227,11 +228,17 @@ export class RetentionTask {
     if (!this.running) return;
     this.timer = setTimeout(() => {
       void this.run()
-        .then((run) => {
-          if (run && Object.values(run.removed).some((n) => n > 0)) {
-            this.options.logger.info({ removed: run.removed, batches: run.batches, durationMs: Math.round(run.durationMs) }, 'removed expired delivery log entries');
-          }
-        }, (error: unknown) => this.options.logger.warn({ err: error }, 'delivery log retention run failed; retrying at the next interval'))
+        .then(
+          (run) => {
+            if (run && Object.values(run.removed).some((n) => n > 0)) {
+              this.options.logger.info(
+                { removed: run.removed, batches: run.batches, durationMs: Math.round(run.durationMs) },
+                'removed expired delivery log entries',
+              );
+            }
+          },
+          (error: unknown) => this.options.logger.warn({ err: error }, 'delivery log retention run failed; retrying at the next interval'),
+        )
         .finally(() => this.scheduleNext(this.options.intervalMs));
     }, delayMs);
     this.timer.unref();

@@ -1,10 +1,10 @@
 // One HTTP attempt of one delivery: build the signed request, POST it through the SSRF guard, and
 // describe what happened in the shape the delivery log stores.
 import { readFileSync } from 'node:fs';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, request, errors as undiciErrors } from 'undici';
+import { type CustomHeader, customRequestHeaders } from '../domain/custom-headers';
+import { type SigningState, signingSecrets } from '../domain/signing';
 import type { HookKind } from '../generated/prisma/enums';
-import { customRequestHeaders, type CustomHeader } from '../domain/custom-headers';
-import { signingSecrets, type SigningState } from '../domain/signing';
 import { signatureHeaders } from './sign';
 import { BlockedRequestError, type SsrfGuard } from './ssrf';
 

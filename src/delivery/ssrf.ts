@@ -5,7 +5,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { UrlPolicy } from '../domain/hooks';
-import { METADATA_HOSTNAMES, classifyAddress } from './address-class';
+import { classifyAddress, METADATA_HOSTNAMES } from './address-class';
 
 export { classifyAddress } from './address-class';
 
@@ -62,7 +62,10 @@ export class SsrfGuard implements UrlPolicy {
     // hang on it, and nothing is lost by deciding without it, since every send checks again.
     const addresses = await withTimeout(this.resolve(host), this.options.saveCheckDnsTimeoutMs ?? SAVE_CHECK_DNS_TIMEOUT_MS).catch(() => null);
     if (addresses === null) return null;
-    return this.checkAddresses(host, addresses.map((entry) => entry.address));
+    return this.checkAddresses(
+      host,
+      addresses.map((entry) => entry.address),
+    );
   }
 
   /**
@@ -84,7 +87,10 @@ export class SsrfGuard implements UrlPolicy {
   readonly pinnedLookup: LookupFunction = (hostname, options, callback) => {
     this.resolve(hostname).then(
       (addresses) => {
-        const refusal = this.checkAddresses(hostname, addresses.map((entry) => entry.address));
+        const refusal = this.checkAddresses(
+          hostname,
+          addresses.map((entry) => entry.address),
+        );
         if (refusal) {
           callback(new BlockedRequestError(refusal), '', 4);
           return;

@@ -5,17 +5,27 @@
 // never records its attempt, so the row becomes due again when the lease runs out and any process
 // claims it: deliveries are at-least-once, never lost. `lease_owner` guards the write-back: a
 // worker whose lease was taken over records its attempt but no longer moves the delivery.
+
+import type { DeliveryUpdate } from '../domain/delivery-operations';
+import {
+  type AlertAnnouncer,
+  type AlertChange,
+  type AttemptEffect,
+  type AttemptMode,
+  attemptEffect,
+  combineEffects,
+  type HookSendState,
+  healthAfter,
+  onlyResets,
+  operationalEventFor,
+  PERMANENT_DISABLE_AT,
+} from '../domain/hook-health';
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { AlertStatus, DeliveryStatus, HookKind, SubjectType } from '../generated/prisma/enums';
-import type { DeliveryUpdate } from '../domain/delivery-operations';
-import {
-  PERMANENT_DISABLE_AT, attemptEffect, combineEffects, healthAfter, onlyResets, operationalEventFor,
-  type AlertAnnouncer, type AlertChange, type AttemptEffect, type AttemptMode, type HookSendState,
-} from '../domain/hook-health';
 import type { Logger } from '../logger';
 import { retryDelay } from './backoff';
-import { UPDATES_PER_NOTIFY, notifySql, type DeliveryEvents } from './events';
+import { type DeliveryEvents, notifySql, UPDATES_PER_NOTIFY } from './events';
 import type { AttemptResult, DeliveryJob } from './send';
 
 export interface ClaimedDelivery {
@@ -246,8 +256,12 @@ export class DeliveryStore {
       // has nothing to belong to and must not fail the rest of the batch. The row locks also
       // keep a concurrent delete (or redelivery) out until this batch commits.
       const ids = [...new Set(given.map((attempt) => attempt.job.deliveryId))].sort((a, b) => a - b);
-      const alive = new Set((await tx.$queryRaw<{ id: number }[]>`
-        SELECT id FROM deliveries WHERE id IN (${Prisma.join(ids)}) ORDER BY id FOR UPDATE`).map((row) => row.id));
+      const alive = new Set(
+        (
+          await tx.$queryRaw<{ id: number }[]>`
+        SELECT id FROM deliveries WHERE id IN (${Prisma.join(ids)}) ORDER BY id FOR UPDATE`
+        ).map((row) => row.id),
+      );
       if (alive.size < ids.length) {
         const kept = given.flatMap((attempt, index) => (alive.has(attempt.job.deliveryId) ? [{ attempt, outcome: outcomes[index]! }] : []));
         attempts = kept.map((entry) => entry.attempt);
@@ -319,11 +333,13 @@ export class DeliveryStore {
    */
   private async recordScheduled(owner: string, attempts: readonly AttemptToRecord[], now: Date): Promise<RecordedAttempt[]> {
     const outcomes = attempts.map((attempt) => this.outcome(attempt, now));
-    const values = attempts.map(({ job, result }, index) => Prisma.sql`(
+    const values = attempts.map(
+      ({ job, result }, index) => Prisma.sql`(
       ${index}::int, ${job.deliveryId}::int, ${job.hookId}::int, ${result.startedAt}::timestamptz, ${result.durationMs}::int,
       ${result.requestUrl}::text, ${JSON.stringify(result.requestHeaders)}::jsonb, ${result.responseStatus}::int,
       ${result.responseHeaders === null ? null : JSON.stringify(result.responseHeaders)}::jsonb, ${result.responseBody}::text,
-      ${result.error}::text, ${outcomes[index]!.status}::text, ${outcomes[index]!.nextAttemptAt}::timestamptz)`);
+      ${result.error}::text, ${outcomes[index]!.status}::text, ${outcomes[index]!.nextAttemptAt}::timestamptz)`,
+    );
     // A success resets its hook's failure count; rows with nothing to reset are not written.
     const succeeded = [...new Set(attempts.filter((a) => a.result.verdict === 'success' && mayNeedReset(a)).map((a) => a.job.hookId))];
     const notify = this.events.notifyUpdatesAggregate(Prisma.sql`v.delivery_id`, Prisma.sql`v.hook_id`);
@@ -358,10 +374,14 @@ export class DeliveryStore {
     const enabled = reenabledChanges(rows[0]?.enabled ?? null, now);
     if (enabled.length > 0) {
       this.logChanges(enabled);
-      await this.prisma.$transaction((tx) => this.announcer?.announce(tx, enabled, now) ?? Promise.resolve())
+      await this.prisma
+        .$transaction((tx) => this.announcer?.announce(tx, enabled, now) ?? Promise.resolve())
         .catch((error: unknown) => this.logger.error({ err: error }, 'could not announce re-enabled hooks'));
     }
-    this.events.emitLocal(kept.map((index) => ({ deliveryId: attempts[index]!.job.deliveryId, hookId: attempts[index]!.job.hookId })), false);
+    this.events.emitLocal(
+      kept.map((index) => ({ deliveryId: attempts[index]!.job.deliveryId, hookId: attempts[index]!.job.hookId })),
+      false,
+    );
     return kept.map((index) => outcomes[index]!);
   }
 
@@ -407,7 +427,12 @@ export class DeliveryStore {
           disabled_until, retry_after_until
         FROM hooks WHERE id = ${hookId} FOR NO KEY UPDATE`;
       if (!row) continue;
-      const before = { recentFailures: row.recent_failures, alertStatus: row.alert_status, disabledUntil: row.disabled_until, retryAfterUntil: row.retry_after_until };
+      const before = {
+        recentFailures: row.recent_failures,
+        alertStatus: row.alert_status,
+        disabledUntil: row.disabled_until,
+        retryAfterUntil: row.retry_after_until,
+      };
       const after = healthAfter(before, effect, now);
       await tx.hook.update({ where: { id: hookId }, data: after });
       const event = operationalEventFor(before, after, now);
@@ -420,7 +445,8 @@ export class DeliveryStore {
     for (const { event, hook, state } of changes) {
       const fields = { hookId: hook.id, alertStatus: state.alertStatus, disabledUntil: state.disabledUntil, failures: state.recentFailures };
       if (event === 'hook_enabled') this.logger.info(fields, `hook ${hook.id} is executable again`);
-      else if (event === 'hook_disabled') this.logger.warn(fields, `hook ${hook.id} disabled (410 Gone, or ${PERMANENT_DISABLE_AT} consecutive failed deliveries)`);
+      else if (event === 'hook_disabled')
+        this.logger.warn(fields, `hook ${hook.id} disabled (410 Gone, or ${PERMANENT_DISABLE_AT} consecutive failed deliveries)`);
       else this.logger.warn(fields, `hook ${hook.id} temporarily disabled after ${state.recentFailures} consecutive failed deliveries`);
     }
   }
@@ -448,11 +474,16 @@ function mayNeedReset(attempt: AttemptToRecord): boolean {
 
 function effectOf(attempt: AttemptToRecord, now: Date): AttemptEffect {
   const { result } = attempt;
-  return attemptEffect(attempt.job.hookKind, attempt.mode, {
-    succeeded: result.verdict === 'success',
-    responseStatus: result.responseStatus,
-    responseHeaders: result.responseHeaders,
-  }, now);
+  return attemptEffect(
+    attempt.job.hookKind,
+    attempt.mode,
+    {
+      succeeded: result.verdict === 'success',
+      responseStatus: result.responseStatus,
+      responseHeaders: result.responseHeaders,
+    },
+    now,
+  );
 }
 
 /**
@@ -480,10 +511,16 @@ function resetHealthSql(hookIds: readonly number[], now: Date): Prisma.Sql {
 function reenabledChanges(json: string | null, now: Date): AlertChange[] {
   if (!json) return [];
   const rows = JSON.parse(json) as { id: number; kind: HookKind; subject_type: SubjectType | null; subject: string | null; previous: AlertStatus }[];
-  return rows.flatMap((row) => (row.previous === 'EXECUTABLE' ? [] : [{
-    event: 'hook_enabled' as const,
-    hook: { id: row.id, kind: row.kind, subjectType: row.subject_type, subject: row.subject },
-    state: { alertStatus: 'EXECUTABLE' as const, disabledUntil: null, recentFailures: 0 },
-    at: now,
-  }]));
+  return rows.flatMap((row) =>
+    row.previous === 'EXECUTABLE'
+      ? []
+      : [
+          {
+            event: 'hook_enabled' as const,
+            hook: { id: row.id, kind: row.kind, subjectType: row.subject_type, subject: row.subject },
+            state: { alertStatus: 'EXECUTABLE' as const, disabledUntil: null, recentFailures: 0 },
+            at: now,
+          },
+        ],
+  );
 }

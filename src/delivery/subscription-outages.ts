@@ -1,14 +1,17 @@
 // Subscriptions through a database outage: a subscriber hears of the outage once (one error
 // event), its stream pauses until the database answers, then carries on; the process logs one line
 // per outage for all of its subscribers together, not one per update.
-import { OutageLog, type DatabaseAvailability } from '../db/availability';
+import { type DatabaseAvailability, OutageLog } from '../db/availability';
 import { DatabaseUnavailableError } from '../db/unavailable';
 import type { Logger } from '../logger';
 
 export class SubscriptionOutages {
   private readonly log: OutageLog;
 
-  constructor(private readonly availability: DatabaseAvailability, logger: Logger) {
+  constructor(
+    private readonly availability: DatabaseAvailability,
+    logger: Logger,
+  ) {
     this.log = new OutageLog(logger, 'delivery subscriptions');
   }
 

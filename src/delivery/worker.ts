@@ -2,13 +2,13 @@
 // per-destination concurrency limit, and hands the results to the store in batches.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { OutageLog, type DatabaseAvailability } from '../db/availability';
+import { type DatabaseAvailability, OutageLog } from '../db/availability';
 import { sendDecision } from '../domain/hook-health';
 import type { Logger } from '../logger';
 import type { DeliveryEvents } from './events';
 import { HostLimiter } from './host-limiter';
 import { PendingWrites } from './pending-writes';
-import { substituteUrlVariables, type AttemptResult, type DeliveryJob, type Sender } from './send';
+import { type AttemptResult, type DeliveryJob, type Sender, substituteUrlVariables } from './send';
 import type { AttemptToRecord, ClaimedDelivery, DeliveryStore, RecordedAttempt } from './store';
 
 export interface WorkerPoolOptions {
@@ -75,7 +75,11 @@ export class WorkerPool {
     this.pollMs = options.pollMs ?? 500;
     this.limiter = new HostLimiter({ concurrency: options.concurrency, perHost: options.perHostConcurrency });
     this.pending = new PendingWrites({
-      store: options.store, owner: this.owner, availability: options.availability, logger: options.logger, now: this.now,
+      store: options.store,
+      owner: this.owner,
+      availability: options.availability,
+      logger: options.logger,
+      now: this.now,
       onRecorded: (outcomes) => this.scheduleRetries(outcomes),
     });
     this.claimsLog = new OutageLog(options.logger, 'delivery claims');
@@ -208,8 +212,9 @@ export class WorkerPool {
     const { store } = this.options;
     await Promise.all([
       store.abandon(this.owner, abandoned, now).catch((error: unknown) => this.pending.keepAbandon(abandoned, error)),
-      ...[...postponed].map(([until, ids]) => store.release(this.owner, ids, new Date(until))
-        .catch((error: unknown) => this.pending.keepRelease(ids, new Date(until), error))),
+      ...[...postponed].map(([until, ids]) =>
+        store.release(this.owner, ids, new Date(until)).catch((error: unknown) => this.pending.keepRelease(ids, new Date(until), error)),
+      ),
     ]);
   }
 
@@ -233,7 +238,8 @@ export class WorkerPool {
   private run(delivery: ClaimedDelivery, host: string): void {
     this.inFlight++;
     this.limiter.start(host);
-    void this.options.sender.send(delivery.job, this.abort.signal)
+    void this.options.sender
+      .send(delivery.job, this.abort.signal)
       .then((result) => {
         this.hostDone(host);
         // Cut short by shutdown: not an answer from the receiver, so nothing to record; released.
@@ -305,10 +311,19 @@ export class WorkerPool {
     while (this.toRecord.length > 0) {
       const batch = this.toRecord.splice(0, RECORD_BATCH);
       try {
-        this.scheduleRetries(await this.options.store.record(this.owner, batch.map((entry) => entry.attempt), this.now()));
+        this.scheduleRetries(
+          await this.options.store.record(
+            this.owner,
+            batch.map((entry) => entry.attempt),
+            this.now(),
+          ),
+        );
       } catch (error) {
         // Kept and written when the database answers, so the deliveries need not wait for their leases.
-        this.pending.keepAttempts(batch.map((entry) => entry.attempt), error);
+        this.pending.keepAttempts(
+          batch.map((entry) => entry.attempt),
+          error,
+        );
       }
       for (const entry of batch) entry.done();
     }
@@ -322,10 +337,13 @@ export class WorkerPool {
 
   private schedule(fn: () => void, delayMs: number): void {
     if (!this.running) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, Math.max(0, delayMs));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        fn();
+      },
+      Math.max(0, delayMs),
+    );
     timer.unref();
     this.timers.add(timer);
   }

@@ -1,9 +1,14 @@
 // Custom headers: extra request headers a hook's deliveries carry (GitLab 19), for both kinds of
 // hook. Values are write-only, like url-variable values.
-import { LIMITS } from './limits';
-import type { FieldIssue } from './errors';
 
-export const CUSTOM_HEADER_LIMITS = { perHook: LIMITS.customHeadersPerHook, keyLength: LIMITS.customHeaderKeyLength, valueLength: LIMITS.customHeaderValueLength } as const;
+import type { FieldIssue } from './errors';
+import { LIMITS } from './limits';
+
+export const CUSTOM_HEADER_LIMITS = {
+  perHook: LIMITS.customHeadersPerHook,
+  keyLength: LIMITS.customHeaderKeyLength,
+  valueLength: LIMITS.customHeaderValueLength,
+} as const;
 
 // An HTTP token (RFC 9110 `tchar`), at most 64 characters.
 const HEADER_KEY = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;

@@ -22,5 +22,8 @@ export function checkRecoveryWindow(window: RecoveryWindow, now: Date): { since:
 }
 
 export function tooManyToRedeliver(): ValidationError {
-  return ValidationError.of('since', `matches more than ${MAX_REDELIVER_FAILED.toLocaleString('en-US')} failed deliveries: choose a later since or an earlier until`);
+  return ValidationError.of(
+    'since',
+    `matches more than ${MAX_REDELIVER_FAILED.toLocaleString('en-US')} failed deliveries: choose a later since or an earlier until`,
+  );
 }

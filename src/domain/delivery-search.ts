@@ -65,12 +65,18 @@ export function checkCatchUpWindow(after: ChangePosition, now: Date, retentionMs
   if (after.updatedAt.getTime() < now.getTime() - retentionMs) {
     const days = retentionMs / 86_400_000;
     const window = Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : `${Math.round(retentionMs / 60_000)} minutes`;
-    throw ValidationError.of('after', `is older than the catch-up window (${window}, HOOKGATE_LOG_RETENTION): load the deliveries again and subscribe without it`);
+    throw ValidationError.of(
+      'after',
+      `is older than the catch-up window (${window}, HOOKGATE_LOG_RETENTION): load the deliveries again and subscribe without it`,
+    );
   }
 }
 
 export class DeliverySearch {
-  constructor(private readonly prisma: PrismaClient, private readonly hooks: HookService) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly hooks: HookService,
+  ) {}
 
   /** Ids of one page of the deliveries `actor` may see, in the order asked for. */
   async page(actor: Actor, filter: DeliveryFilter, page: DeliveryPageRequest): Promise<number[]> {
@@ -83,11 +89,12 @@ export class DeliverySearch {
       ...(page.before ? [Prisma.sql`(d.created_at, d.id) > (${page.before.createdAt}::timestamptz, ${page.before.id}::int)`] : []),
     ];
     const where = conditions.length > 0 ? Prisma.sql`AND ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
-    const rows = scope === null
-      ? await this.prisma.$queryRaw<{ id: number }[]>`
+    const rows =
+      scope === null
+        ? await this.prisma.$queryRaw<{ id: number }[]>`
           SELECT d.id FROM deliveries d WHERE true ${where}
           ORDER BY d.created_at ${direction}, d.id ${direction} LIMIT ${page.limit}`
-      : await this.prisma.$queryRaw<{ id: number }[]>`
+        : await this.prisma.$queryRaw<{ id: number }[]>`
           SELECT d.id FROM unnest(${scope}::int[]) AS h(id)
           CROSS JOIN LATERAL (
             SELECT d.id, d.created_at FROM deliveries d WHERE d.hook_id = h.id ${where}

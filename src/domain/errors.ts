@@ -46,7 +46,10 @@ export class ForbiddenError extends DomainError {
 
 export class ConflictError extends DomainError {
   readonly code = 'CONFLICT';
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -107,7 +107,10 @@ export function normaliseSystemEvents(events: readonly string[]): { events: Syst
   const unique = [...new Set(events)];
   const unknown = unique.filter((event) => !(SYSTEM_EVENTS as readonly string[]).includes(event));
   if (unknown.length > 0) {
-    return { events: [], issue: { field: 'events', message: `${unknown.map((e) => JSON.stringify(e)).join(', ')} not supported; allowed: ${SYSTEM_EVENTS.join(', ')}` } };
+    return {
+      events: [],
+      issue: { field: 'events', message: `${unknown.map((e) => JSON.stringify(e)).join(', ')} not supported; allowed: ${SYSTEM_EVENTS.join(', ')}` },
+    };
   }
   // Stored in canonical order so equal sets compare equal.
   return { events: SYSTEM_EVENTS.filter((event) => unique.includes(event)), issue: null };
@@ -152,7 +155,10 @@ function compiledRegex(pattern: string): RE2JS {
 
 // Globs also go through RE2: a backtracking `a*a*a*…b` can be slow on a long branch name.
 function wildcardToRegex(glob: string): string {
-  return `(?s)${glob.split('*').map((part) => RE2JS.quote(part)).join('.*')}`;
+  return `(?s)${glob
+    .split('*')
+    .map((part) => RE2JS.quote(part))
+    .join('.*')}`;
 }
 
 export function checkUrlVariableKey(key: string): boolean {

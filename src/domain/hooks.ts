@@ -2,17 +2,30 @@
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { BranchFilterStrategy, HookKind, SubjectType } from '../generated/prisma/enums';
-import { PORTAL_ACTOR_ID, canAccessHook, requireAdmin, type Actor } from './actor';
+import { type Actor, canAccessHook, PORTAL_ACTOR_ID, requireAdmin } from './actor';
+import { type CustomHeader, customHeaderKeyIssue, customHeaderValueIssue, planCustomHeaders, sameHeader } from './custom-headers';
+import { type FieldIssue, ForbiddenError, NotFoundError, ValidationError } from './errors';
 import type { HookCache } from './hook-cache';
-import { ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from './errors';
+import { type AlertAnnouncer, REENABLED, updateReenables } from './hook-health';
 import {
-  DEFAULT_SYSTEM_EVENTS, LIMITS, checkBranchFilter, checkHeaderToken, checkHookUrl, checkSubject, checkText, checkUrlVariableKey,
-  checkUrlVariableValue, hasNul, normaliseSubjectEvents, normaliseSystemEvents, subjectNamespace, subjectOwnershipIssue, type SystemEvent,
+  checkBranchFilter,
+  checkHeaderToken,
+  checkHookUrl,
+  checkSubject,
+  checkText,
+  checkUrlVariableKey,
+  checkUrlVariableValue,
+  DEFAULT_SYSTEM_EVENTS,
+  hasNul,
+  LIMITS,
+  normaliseSubjectEvents,
+  normaliseSystemEvents,
+  type SystemEvent,
+  subjectNamespace,
+  subjectOwnershipIssue,
 } from './hook-rules';
-import { DEFAULT_HOOK_LIMITS, isDatabaseId, namespaceQuotaIssue, type HookLimits } from './limits';
-import { customHeaderKeyIssue, customHeaderValueIssue, planCustomHeaders, sameHeader, type CustomHeader } from './custom-headers';
-import { applySigningInput, rotate, type RotationInput, type SignatureScheme } from './signing';
-import { REENABLED, updateReenables, type AlertAnnouncer } from './hook-health';
+import { DEFAULT_HOOK_LIMITS, type HookLimits, isDatabaseId, namespaceQuotaIssue } from './limits';
+import { applySigningInput, type RotationInput, rotate, type SignatureScheme } from './signing';
 
 /** Decides whether a hook URL may be called (the SSRF guard); returns the reason when it may not. */
 export interface UrlPolicy {
@@ -109,15 +122,21 @@ export class HookService {
 
   async create(actor: Actor, input: CreateHookInput): Promise<HookRecord> {
     if (input.kind === 'SYSTEM') requireAdmin(actor, 'Only administrators can manage system hooks');
-    const { state, headers } = await this.validate(input.kind, {
-      kind: input.kind,
-      url: input.url,
-      events: input.kind === 'SYSTEM' ? [...DEFAULT_SYSTEM_EVENTS] : [],
-      isActive: true,
-      enableSslVerification: true,
-      branchFilterStrategy: 'WILDCARD',
-      createdById: actor.id === PORTAL_ACTOR_ID ? null : actor.id,
-    }, input, [], true);
+    const { state, headers } = await this.validate(
+      input.kind,
+      {
+        kind: input.kind,
+        url: input.url,
+        events: input.kind === 'SYSTEM' ? [...DEFAULT_SYSTEM_EVENTS] : [],
+        isActive: true,
+        enableSslVerification: true,
+        branchFilterStrategy: 'WILDCARD',
+        createdById: actor.id === PORTAL_ACTOR_ID ? null : actor.id,
+      },
+      input,
+      [],
+      true,
+    );
     if (input.kind === 'SUBJECT') {
       const ownershipIssue = subjectOwnershipIssue(actor, state.subjectType as SubjectType, state.namespace ?? null);
       if (ownershipIssue) throw new ForbiddenError(ownershipIssue);
@@ -196,7 +215,13 @@ export class HookService {
     if (patch.subject !== undefined && patch.subject !== current.subject) issues.push({ field: 'subject', message: 'cannot be changed' });
     if (issues.length > 0) throw new ValidationError(issues);
     const { urlVariables: _vars, customHeaders: storedHeaders, createdBy: _by, id: _id, createdAt: _c, updatedAt: _u, ...stored } = current;
-    const { state, headers } = await this.validate(current.kind, stored, patch, storedHeaders.map((header) => header.key), false);
+    const { state, headers } = await this.validate(
+      current.kind,
+      stored,
+      patch,
+      storedHeaders.map((header) => header.key),
+      false,
+    );
     // Setting a hook active again is how someone re-enables one that deliveries disabled (hook-health.ts).
     const reenables = updateReenables(patch);
     const reenable = reenables ? REENABLED : {};
@@ -209,9 +234,18 @@ export class HookService {
         if (headers.length > 0) await this.writeCustomHeaders(tx, id, headers);
         const hook = await tx.hook.update({ where: { id }, data: { ...changes, ...reenable }, include: hookInclude });
         const now = new Date();
-        await announcer?.announce(tx, [{
-          event: 'hook_enabled', hook: { id, kind: hook.kind, subjectType: hook.subjectType, subject: hook.subject }, state: REENABLED, at: now,
-        }], now);
+        await announcer?.announce(
+          tx,
+          [
+            {
+              event: 'hook_enabled',
+              hook: { id, kind: hook.kind, subjectType: hook.subjectType, subject: hook.subject },
+              state: REENABLED,
+              at: now,
+            },
+          ],
+          now,
+        );
         return hook;
       });
     } catch (error) {
@@ -240,19 +274,25 @@ export class HookService {
 
   async setUrlVariable(actor: Actor, hookId: number, key: string, value: string, kind?: HookKind): Promise<HookRecord> {
     await this.find(actor, hookId, kind, false);
-    if (!checkUrlVariableKey(key)) throw ValidationError.of('key', 'must start with letters, then digits, then groups of letters or digits joined by ".", "_" or "-" (at most 255 characters)');
+    if (!checkUrlVariableKey(key))
+      throw ValidationError.of(
+        'key',
+        'must start with letters, then digits, then groups of letters or digits joined by ".", "_" or "-" (at most 255 characters)',
+      );
     if (!checkUrlVariableValue(value)) throw ValidationError.of('value', `must be 1 to ${LIMITS.urlVariableValueLength} characters`);
-    await this.prisma.$transaction(async (tx) => {
-      // Lock the hook row so two concurrent writers cannot both add the 20th variable; a hook
-      // deleted since the check above is simply not found.
-      const [locked] = await tx.$queryRaw<unknown[]>`SELECT id FROM hooks WHERE id = ${hookId} FOR UPDATE`;
-      if (!locked) throw new NotFoundError('Hook');
-      const existing = await tx.urlVariable.findMany({ where: { hookId }, select: { key: true } });
-      if (!existing.some((variable) => variable.key === key) && existing.length >= LIMITS.urlVariablesPerHook) {
-        throw ValidationError.of('urlVariables', `a hook can have at most ${LIMITS.urlVariablesPerHook} URL variables`);
-      }
-      await tx.urlVariable.upsert({ where: { hookId_key: { hookId, key } }, create: { hookId, key, value }, update: { value } });
-    }).finally(() => this.changed(hookId));
+    await this.prisma
+      .$transaction(async (tx) => {
+        // Lock the hook row so two concurrent writers cannot both add the 20th variable; a hook
+        // deleted since the check above is simply not found.
+        const [locked] = await tx.$queryRaw<unknown[]>`SELECT id FROM hooks WHERE id = ${hookId} FOR UPDATE`;
+        if (!locked) throw new NotFoundError('Hook');
+        const existing = await tx.urlVariable.findMany({ where: { hookId }, select: { key: true } });
+        if (!existing.some((variable) => variable.key === key) && existing.length >= LIMITS.urlVariablesPerHook) {
+          throw ValidationError.of('urlVariables', `a hook can have at most ${LIMITS.urlVariablesPerHook} URL variables`);
+        }
+        await tx.urlVariable.upsert({ where: { hookId_key: { hookId, key } }, create: { hookId, key, value }, update: { value } });
+      })
+      .finally(() => this.changed(hookId));
     return this.get(actor, hookId, kind);
   }
 
@@ -291,7 +331,10 @@ export class HookService {
     const [locked] = await tx.$queryRaw<unknown[]>`SELECT id FROM hooks WHERE id = ${hookId} FOR UPDATE`;
     if (!locked) throw new NotFoundError('Hook');
     const existing = await tx.customHeader.findMany({ where: { hookId }, select: { key: true } });
-    const { writes, issues } = planCustomHeaders(existing.map((header) => header.key), incoming);
+    const { writes, issues } = planCustomHeaders(
+      existing.map((header) => header.key),
+      incoming,
+    );
     if (issues.length > 0) throw new ValidationError(issues);
     for (const { key, value } of writes) {
       await tx.customHeader.upsert({ where: { hookId_key: { hookId, key } }, create: { hookId, key, value }, update: { value } });
@@ -327,7 +370,11 @@ export class HookService {
 
   /** Applies `input` on top of `base`, checks every rule, and returns the state to store. */
   private async validate(
-    kind: HookKind, base: HookState, input: UpdateHookInput, headerKeys: readonly string[], creating: boolean,
+    kind: HookKind,
+    base: HookState,
+    input: UpdateHookInput,
+    headerKeys: readonly string[],
+    creating: boolean,
   ): Promise<{ state: HookState; headers: CustomHeader[] }> {
     const issues: FieldIssue[] = [];
     const state: HookState = { ...base };
@@ -353,7 +400,12 @@ export class HookService {
       const blocked = await this.urlPolicy.check(state.url);
       if (blocked) issues.push({ field: 'url', message: blocked });
     }
-    for (const [field, max] of [['name', LIMITS.nameLength], ['description', LIMITS.descriptionLength], ['secret', LIMITS.secretLength], ['signingToken', LIMITS.secretLength]] as const) {
+    for (const [field, max] of [
+      ['name', LIMITS.nameLength],
+      ['description', LIMITS.descriptionLength],
+      ['secret', LIMITS.secretLength],
+      ['signingToken', LIMITS.secretLength],
+    ] as const) {
       const issue = checkText(state[field], max);
       if (issue) issues.push({ field, message: issue });
     }

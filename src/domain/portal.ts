@@ -2,7 +2,7 @@
 // whose namespace is that one (the usual namespace rule, see actor.ts), and nothing else.
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client';
-import { PORTAL_ACTOR_ID, requireAdmin, type Actor } from './actor';
+import { type Actor, PORTAL_ACTOR_ID, requireAdmin } from './actor';
 import { UnauthenticatedError, ValidationError } from './errors';
 import { hashToken } from './users';
 
@@ -28,7 +28,10 @@ export function isPortalToken(token: string): boolean {
 }
 
 export class PortalService {
-  constructor(private readonly prisma: PrismaClient, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async create(actor: Actor, input: PortalSessionInput): Promise<PortalSession> {
     requireAdmin(actor, 'Only administrators can create portal links');

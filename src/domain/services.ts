@@ -3,7 +3,7 @@ import type { PrismaClient } from '../generated/prisma/client';
 import type { DeliveryOperations } from './delivery-operations';
 import { DeliverySearch } from './delivery-search';
 import type { HookCache } from './hook-cache';
-import { HookService, allowAllUrls, type HookRecord, type UrlPolicy } from './hooks';
+import { allowAllUrls, type HookRecord, HookService, type UrlPolicy } from './hooks';
 import type { HookLimits } from './limits';
 import { PortalService } from './portal';
 import { UserService } from './users';

@@ -1,7 +1,7 @@
 // What signs a hook's deliveries: Standard Webhooks secrets (`whsec_`, HMAC `v1`) and Ed25519 keys
 // (`whsk_`/`whpk_`, `v1a`), GitLab 19's signing token, key generation and rotation with a grace
 // period. Keys are parsed and made by node:crypto; nothing here is hand-written cryptography.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import type { HookKind } from '../generated/prisma/enums';
 import type { FieldIssue } from './errors';
 
@@ -97,7 +97,7 @@ export interface SigningState {
  * and signs only while it has no signing token (GitLab 19).
  */
 export function currentSigningSecret(hook: Pick<SigningState, 'kind' | 'secret' | 'signingToken'>): string | null {
-  const secret = hook.kind === 'SYSTEM' ? (hook.signingToken || hook.secret) : hook.secret;
+  const secret = hook.kind === 'SYSTEM' ? hook.signingToken || hook.secret : hook.secret;
   return secret || null;
 }
 
@@ -129,7 +129,11 @@ const NOT_A_KEY = `is not a valid Ed25519 key (${ED25519_SECRET_PREFIX} + base64
  * Checks the signing part of a create or update and says what to store. Setting a secret this
  * way replaces it at once (as GitLab does): only `rotate` keeps the old one signing for a while.
  */
-export function applySigningInput(kind: HookKind, current: Pick<SigningState, 'secret' | 'signingToken'>, input: SigningInput): { changes: SigningChanges; issues: FieldIssue[] } {
+export function applySigningInput(
+  kind: HookKind,
+  current: Pick<SigningState, 'secret' | 'signingToken'>,
+  input: SigningInput,
+): { changes: SigningChanges; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
   const changes: SigningChanges = {};
   if (input.secret !== undefined) {
@@ -157,7 +161,8 @@ export function applySigningInput(kind: HookKind, current: Pick<SigningState, 's
     const stored = current[field];
     if (input.signatureScheme === 'ED25519') {
       if (given === undefined) changes[field] = generateEd25519Secret();
-      else if (!given || schemeOf(given) !== 'ED25519') issues.push({ field: 'signatureScheme', message: `ED25519 needs a ${ED25519_SECRET_PREFIX} key in ${field} (or none, to generate one)` });
+      else if (!given || schemeOf(given) !== 'ED25519')
+        issues.push({ field: 'signatureScheme', message: `ED25519 needs a ${ED25519_SECRET_PREFIX} key in ${field} (or none, to generate one)` });
     } else {
       const effective = given === undefined ? stored : given;
       if (effective && schemeOf(effective) !== 'HMAC_SHA256') {
@@ -185,7 +190,8 @@ export interface RotationInput {
 export function rotate(current: SigningState, input: RotationInput, now: Date): { changes: SigningChanges; secret: string; issues: FieldIssue[] } {
   const grace = input.graceHours ?? GRACE_HOURS.default;
   const issues: FieldIssue[] = [];
-  if (!Number.isFinite(grace) || grace < 0 || grace > GRACE_HOURS.max) issues.push({ field: 'graceHours', message: `must be between 0 and ${GRACE_HOURS.max}` });
+  if (!Number.isFinite(grace) || grace < 0 || grace > GRACE_HOURS.max)
+    issues.push({ field: 'graceHours', message: `must be between 0 and ${GRACE_HOURS.max}` });
   const field = current.kind === 'SYSTEM' && current.signingToken ? 'signingToken' : 'secret';
   const old = currentSigningSecret(current);
   const secret = input.secret ?? (old && schemeOf(old) === 'ED25519' ? generateEd25519Secret() : generateHmacSecret());

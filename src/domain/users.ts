@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient, User } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
-import { requireAdmin, type Actor } from './actor';
+import { type Actor, requireAdmin } from './actor';
 import { ConflictError, UnauthenticatedError, ValidationError } from './errors';
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;

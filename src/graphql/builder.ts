@@ -7,11 +7,11 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ZodPlugin from '@pothos/plugin-zod';
 import { GraphQLError, getNullableType, isListType } from 'graphql';
 import { canAccessHook } from '../domain/actor';
-import type { HookKind } from '../generated/prisma/enums';
 import type PrismaTypes from '../generated/pothos-types';
 import { getDatamodel } from '../generated/pothos-types';
+import type { HookKind } from '../generated/prisma/enums';
 import type { GraphQLContext } from './context';
-import { UserInputError, forbidden, unauthenticated } from './errors';
+import { forbidden, UserInputError, unauthenticated } from './errors';
 import { DateTimeScalar, JSONScalar } from './scalars';
 import UserErrorsPlugin from './user-errors-plugin';
 
@@ -70,8 +70,7 @@ export const builder = new SchemaBuilder<{
       admin: context.actor?.isAdmin ?? false,
       hookAccess: (hook) => context.actor !== null && canAccessHook(context.actor, hook),
     }),
-    unauthorizedError: (_parent, context, _info, result) =>
-      context.actor === null ? unauthenticated(context.authFailure) : forbidden(result.message),
+    unauthorizedError: (_parent, context, _info, result) => (context.actor === null ? unauthenticated(context.authFailure) : forbidden(result.message)),
   },
   prisma: {
     // plugin-prisma plans its queries on the client of the app serving the request.

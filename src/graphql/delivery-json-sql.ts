@@ -130,7 +130,9 @@ export function deliveryJson(query: Planned): DeliveryJson | null {
       const order = attemptOrder(orderBy);
       if (!fields || !order) return null;
       const attempt = pairs(ATTEMPT, fields);
-      parts.push(`'attempts', coalesce((SELECT json_agg(json_build_object(${attempt.sql}) ORDER BY ${order}) FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]')`);
+      parts.push(
+        `'attempts', coalesce((SELECT json_agg(json_build_object(${attempt.sql}) ORDER BY ${order}) FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]')`,
+      );
       dates.attempts = attempt.dates;
     } else {
       return null;

@@ -103,9 +103,7 @@ export function maskError(error: unknown, onUnexpected: (error: unknown) => void
     return new GraphQLError(original.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: { code: 'VALIDATION_FAILED' } });
   }
   if (original instanceof DomainError) {
-    const code = original instanceof UnauthenticatedError ? 'UNAUTHENTICATED'
-      : original instanceof ForbiddenError ? 'FORBIDDEN'
-      : original.code;
+    const code = original instanceof UnauthenticatedError ? 'UNAUTHENTICATED' : original instanceof ForbiddenError ? 'FORBIDDEN' : original.code;
     return new GraphQLError(original.message, { nodes: graphQLError?.nodes, path: graphQLError?.path, extensions: { code } });
   }
   if (original instanceof GraphQLError && original.extensions.http?.status === 403) {

@@ -23,7 +23,10 @@ export function documentId(text: string): string {
 export function documentFiles(root = REPO_ROOT): string[] {
   return DOCUMENT_SOURCES.flatMap((source) => {
     if (source.endsWith('.graphql')) return [source];
-    return readdirSync(path.join(root, source)).filter((name) => name.endsWith('.graphql')).sort().map((name) => `${source}/${name}`);
+    return readdirSync(path.join(root, source))
+      .filter((name) => name.endsWith('.graphql'))
+      .sort()
+      .map((name) => `${source}/${name}`);
   });
 }
 

@@ -55,19 +55,14 @@ export function persistedOperations(options: PersistedOperationsOptions): Plugin
  * /graphql/stream request): the document text to run, or a GraphQLError with the codes HTTP answers
  * with. graphql-ws requires `query` to be a string, so an empty one means "none" (send `documentId`).
  */
-export function persistedDocument(
-  options: PersistedRules,
-  message: { query?: unknown; documentId?: unknown; extensions?: unknown },
-  isAdmin: boolean,
-): string {
+export function persistedDocument(options: PersistedRules, message: { query?: unknown; documentId?: unknown; extensions?: unknown }, isAdmin: boolean): string {
   if (typeof message.query === 'string' && message.query !== '') {
     if (options.persistedOnly && !isAdmin) throw createGraphQLError(ERRORS.persistedQueryOnly.message, ERRORS.persistedQueryOnly);
     return message.query;
   }
   const apollo = (message.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
-  const id = typeof message.documentId === 'string' ? message.documentId
-    : apollo?.version === 1 && typeof apollo.sha256Hash === 'string' ? apollo.sha256Hash
-    : null;
+  const id =
+    typeof message.documentId === 'string' ? message.documentId : apollo?.version === 1 && typeof apollo.sha256Hash === 'string' ? apollo.sha256Hash : null;
   if (id === null) throw createGraphQLError(ERRORS.keyNotFound.message, ERRORS.keyNotFound);
   if (!Object.hasOwn(options.manifest, id)) throw createGraphQLError(ERRORS.notFound.message, ERRORS.notFound);
   return options.manifest[id]!;

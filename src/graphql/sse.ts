@@ -5,12 +5,12 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { GraphQLError } from 'graphql';
-import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY, type Response as SseResponse } from 'graphql-sse';
+import { type Response as SseResponse, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import type { FetchAPI, Plugin } from 'graphql-yoga';
 import type { Actor } from '../domain/actor';
 import { authenticateBearer } from './bearer';
 import type { GraphQLServices } from './context';
-import { persistedDocument, type PersistedRules } from './persisted-operations';
+import { type PersistedRules, persistedDocument } from './persisted-operations';
 
 export const SSE_PATH = '/graphql/stream';
 
@@ -127,7 +127,14 @@ async function withPersistedDocument(fetchAPI: FetchAPI, request: Request, rules
   const url = new URL(request.url);
   const search = url.searchParams;
   if (request.method !== 'GET' || !['query', 'documentId', 'extensions'].some((name) => search.has(name))) return request;
-  search.set('query', await resolve({ query: search.get('query') ?? undefined, documentId: search.get('documentId') ?? undefined, extensions: parseJson(search.get('extensions') ?? 'null') }));
+  search.set(
+    'query',
+    await resolve({
+      query: search.get('query') ?? undefined,
+      documentId: search.get('documentId') ?? undefined,
+      extensions: parseJson(search.get('extensions') ?? 'null'),
+    }),
+  );
   return new fetchAPI.Request(url, { method: request.method, headers: request.headers, signal: request.signal });
 }
 

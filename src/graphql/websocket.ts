@@ -3,7 +3,7 @@
 // `yoga.getEnveloped`, so the limits, error masking and context of HTTP apply unchanged.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import type { OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -12,7 +12,7 @@ import type { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 import { authenticateBearer } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
-import { persistedDocument, type PersistedRules } from './persisted-operations';
+import { type PersistedRules, persistedDocument } from './persisted-operations';
 import { GRAPHQL_PATH, LIMITS, type ServerContext } from './yoga';
 
 export interface GraphQLWebSocketOptions {
@@ -133,10 +133,13 @@ export function attachGraphQLWebSocket(server: Server, options: GraphQLWebSocket
       const stragglers = setTimeout(() => {
         for (const client of wss.clients) client.terminate();
       }, 5_000);
-      const closed = [...wss.clients].map((client) => new Promise<void>((resolve) => {
-        if (client.readyState === client.CLOSED) resolve();
-        else client.once('close', () => resolve());
-      }));
+      const closed = [...wss.clients].map(
+        (client) =>
+          new Promise<void>((resolve) => {
+            if (client.readyState === client.CLOSED) resolve();
+            else client.once('close', () => resolve());
+          }),
+      );
       await disposable.dispose();
       await Promise.all(closed);
       clearTimeout(stragglers);

@@ -6,6 +6,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { MAX_BODY_BYTES } from '../domain/limits';
 import type { PrismaClient } from '../generated/prisma/client';
 import { graphqlCors } from '../http/cors';
 import type { NodeHandler } from '../http/server';
@@ -13,11 +14,10 @@ import type { Logger } from '../logger';
 import { authenticateBearer, type BearerResult } from './bearer';
 import type { GraphQLContext, GraphQLServices } from './context';
 import { maskError } from './errors';
-import { readManifest, type Manifest } from './persisted-manifest';
-import { PERSISTED_PARAM_NAMES, persistedOperations, type PersistedRules } from './persisted-operations';
+import { type Manifest, readManifest } from './persisted-manifest';
+import { PERSISTED_PARAM_NAMES, type PersistedRules, persistedOperations } from './persisted-operations';
 import { schema } from './schema';
 import { graphqlSsePlugin, SSE_PATH } from './sse';
-import { MAX_BODY_BYTES } from '../domain/limits';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -107,8 +107,7 @@ export function createGraphQL(options: GraphQLOptions): {
       graphqlSsePlugin(services, LIMITS.maxBodyBytes, persisted),
     ],
     maskedErrors: {
-      maskError: (error) =>
-        maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
+      maskError: (error) => maskError(error, (original) => logger.error({ err: original }, 'unexpected GraphQL error')),
     },
     graphiql: {
       title: 'Hookgate GraphiQL',

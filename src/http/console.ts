@@ -30,8 +30,14 @@ export function consoleHandler(options: ConsoleOptions): NodeHandler {
   const dist = options.dist ?? CONSOLE_DIST;
   // The page talks to /graphql only and loads nothing from elsewhere; the policy says so too.
   const policy = [
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-    "base-uri 'none'", "form-action 'none'", `frame-ancestors ${options.frameAncestors}`,
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    `frame-ancestors ${options.frameAncestors}`,
   ].join('; ');
   let built: Promise<Built> | undefined;
   return async (req, res) => {
@@ -55,7 +61,12 @@ export function consoleHandler(options: ConsoleOptions): NodeHandler {
     const asset = pathname.startsWith(`${CONSOLE_PATH}/assets/`) ? files.assets.get(pathname.slice(`${CONSOLE_PATH}/assets/`.length)) : undefined;
     if (asset) {
       // Names carry a content hash: a changed file is a new name.
-      res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' });
+      res.writeHead(200, {
+        'content-type': asset.type,
+        'content-length': asset.body.length,
+        'cache-control': 'public, max-age=31536000, immutable',
+        'x-content-type-options': 'nosniff',
+      });
       res.end(req.method === 'HEAD' ? undefined : asset.body);
       return true;
     }
@@ -64,8 +75,12 @@ export function consoleHandler(options: ConsoleOptions): NodeHandler {
       return true;
     }
     res.writeHead(200, {
-      'content-type': 'text/html; charset=utf-8', 'content-length': files.index.length, 'cache-control': 'no-cache',
-      'content-security-policy': policy, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': files.index.length,
+      'cache-control': 'no-cache',
+      'content-security-policy': policy,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
     });
     res.end(req.method === 'HEAD' ? undefined : files.index);
     return true;

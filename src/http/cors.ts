@@ -30,9 +30,12 @@ export function restCors(origins: readonly string[]): NodeHandler | null {
   if (origins.length === 0) return null;
   const middleware = cors((req, callback) => {
     const origin = req.headers.origin;
-    callback(null, origin !== undefined && origins.includes(origin)
-      ? { origin, credentials: true, methods: METHODS, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: MAX_AGE_SECONDS }
-      : { origin: false });
+    callback(
+      null,
+      origin !== undefined && origins.includes(origin)
+        ? { origin, credentials: true, methods: METHODS, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: MAX_AGE_SECONDS }
+        : { origin: false },
+    );
   });
   return (req, res) => {
     if (req.headers.origin === undefined) return false;

@@ -1,9 +1,9 @@
 // Prometheus metrics: process metrics, request count and latency by route and status, the
 // hook cache's size and hit rate, and the delivery log's size and retention.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CacheStats } from '../domain/hook-cache';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LogTableSize } from '../delivery/log-size';
 import type { RetentionRun } from '../delivery/retention';
+import type { CacheStats } from '../domain/hook-cache';
 
 export interface HttpMetrics {
   readonly registry: Registry;
@@ -96,18 +96,25 @@ function registerLogMetrics(registry: Registry, sources: LogMetricsSources): voi
   // Both table gauges come from one query per scrape: the first to collect starts it.
   let measuring: Promise<LogTableSize[] | null> | undefined;
   const measure = () => {
-    measuring ??= sources.tables().catch(() => null).finally(() => setTimeout(() => (measuring = undefined)));
+    measuring ??= sources
+      .tables()
+      .catch(() => null)
+      .finally(() => setTimeout(() => (measuring = undefined)));
     return measuring;
   };
-  const tableGauge = (name: string, help: string, field: 'rows' | 'bytes') => new Gauge({
-    name, help, labelNames: ['table'] as const, registers: [registry],
-    async collect() {
-      const sizes = await measure();
-      // A database that does not answer reports nothing rather than stale figures.
-      this.reset();
-      for (const size of sizes ?? []) this.set({ table: size.table }, size[field]);
-    },
-  });
+  const tableGauge = (name: string, help: string, field: 'rows' | 'bytes') =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['table'] as const,
+      registers: [registry],
+      async collect() {
+        const sizes = await measure();
+        // A database that does not answer reports nothing rather than stale figures.
+        this.reset();
+        for (const size of sizes ?? []) this.set({ table: size.table }, size[field]);
+      },
+    });
   tableGauge('hookgate_log_table_rows', 'Rows in each delivery log table (the planner estimate from the last VACUUM or ANALYZE)', 'rows');
   tableGauge('hookgate_log_table_bytes', 'Bytes on disk of each delivery log table, with its indexes and TOAST', 'bytes');
   new Gauge({

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { OutageLog } from '../db/availability';
 import type { Logger } from '../logger';
-import { routeLabel, type HttpMetrics } from './metrics';
+import { type HttpMetrics, routeLabel } from './metrics';
 import { sendJson } from './respond';
 
 /** A mounted handler; `false` means "not mine" so the next one is tried. */
@@ -24,33 +24,42 @@ export function createHttpServer(options: ServerOptions): Server {
   const { logger, metrics } = options;
   const handlers: NodeHandler[] = [healthAndMetrics(options), ...options.handlers];
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const server = createServer({
-    requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkIntervalMs, keepAliveTimeout: 5_000,
-  }, (req, res) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const pathname = (req.url ?? '/').split('?')[0] ?? '/';
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeRequest(req.method ?? 'GET', routeLabel(pathname), res.statusCode, seconds);
-    });
-    void dispatch(handlers, req, res).catch((error: unknown) => {
-      // A client that goes away mid-request is routine (a closed tab, a timeout of its own).
-      if (clientWentAway(req, error)) {
-        logger.debug({ method: req.method, path: req.url?.split('?')[0], code: (error as NodeJS.ErrnoException).code }, 'request aborted by the client');
-        res.destroy();
-        return;
-      }
-      // Handlers map their own errors; reaching this means a bug, never the client's fault.
-      logger.error({ err: error, method: req.method, path: req.url?.split('?')[0] }, 'unhandled request error');
-      if (!res.headersSent) sendJson(res, 500, { message: '500 Internal Server Error' });
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.headersMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.observeRequest(req.method ?? 'GET', routeLabel(pathname), res.statusCode, seconds);
+      });
+      void dispatch(handlers, req, res).catch((error: unknown) => {
+        // A client that goes away mid-request is routine (a closed tab, a timeout of its own).
+        if (clientWentAway(req, error)) {
+          logger.debug({ method: req.method, path: req.url?.split('?')[0], code: (error as NodeJS.ErrnoException).code }, 'request aborted by the client');
+          res.destroy();
+          return;
+        }
+        // Handlers map their own errors; reaching this means a bug, never the client's fault.
+        logger.error({ err: error, method: req.method, path: req.url?.split('?')[0] }, 'unhandled request error');
+        if (!res.headersSent) sendJson(res, 500, { message: '500 Internal Server Error' });
+        else res.destroy();
+      });
+    },
+  );
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     // The statuses Node itself would send: 408 for a request or header timeout, 431 for oversized headers.
-    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
-      : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : '400 Bad Request';
+    const status =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
     // A reset connection has no one to answer.
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

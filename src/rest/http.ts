@@ -1,14 +1,17 @@
 // The plumbing both REST dialects share: reading and parsing bodies, tokens, ids, and writing answers.
 // Plain node req/res on purpose: a Fetch Request per call would be work for nothing on the hot path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_JSON_DEPTH, jsonTooDeep, plainParams } from '../http/json-body';
 import { isDatabaseId, MAX_BODY_BYTES } from '../domain/limits';
+import { jsonTooDeep, MAX_JSON_DEPTH, plainParams } from '../http/json-body';
 
 export { MAX_BODY_BYTES };
 
 /** Something wrong with the request itself, before any domain rule is asked. */
 export class BadRequestError extends Error {
-  constructor(readonly reason: 'malformed_json' | 'not_an_object' | 'too_deep' | 'unsupported_media_type', message: string) {
+  constructor(
+    readonly reason: 'malformed_json' | 'not_an_object' | 'too_deep' | 'unsupported_media_type',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -21,7 +24,11 @@ export class PayloadTooLargeError extends Error {
 
 /** A parameter missing or of the wrong type, named as the dialect names it (`url`, `is_active`). */
 export class ParameterError extends Error {
-  constructor(readonly param: string, readonly problem: 'missing' | 'invalid', readonly detail?: string) {
+  constructor(
+    readonly param: string,
+    readonly problem: 'missing' | 'invalid',
+    readonly detail?: string,
+  ) {
     super(`${param} is ${problem}`);
   }
 }
@@ -81,11 +88,12 @@ export async function readMergedParams(req: IncomingMessage, query: URLSearchPar
   const type = mediaType(req);
   if (type === 'multipart/form-data') throw new BadRequestError('unsupported_media_type', 'multipart bodies are not supported; send JSON or form fields');
   const looksJson = /^\s*[{[]/.test(text);
-  const body: Iterable<[string, unknown]> = type === 'application/x-www-form-urlencoded' && !looksJson
-    ? new URLSearchParams(text)
-    : type.endsWith('json') || looksJson
-      ? Object.entries(parseJsonObject(text))
-      : new URLSearchParams(text);
+  const body: Iterable<[string, unknown]> =
+    type === 'application/x-www-form-urlencoded' && !looksJson
+      ? new URLSearchParams(text)
+      : type.endsWith('json') || looksJson
+        ? Object.entries(parseJsonObject(text))
+        : new URLSearchParams(text);
   // Defined, not assigned: a `__proto__` key is a parameter like any other, never a prototype.
   return plainParams(fromQuery, body);
 }

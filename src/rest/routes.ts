@@ -24,11 +24,7 @@ export interface ErrorAnswer {
  * Runs one route. A failure the dialect knows becomes its error answer; anything else is a bug and
  * propagates to the server, which logs it and answers 500.
  */
-export async function runRoute(
-  res: ServerResponse,
-  presentError: (error: unknown) => ErrorAnswer | null,
-  route: () => Promise<void>,
-): Promise<true> {
+export async function runRoute(res: ServerResponse, presentError: (error: unknown) => ErrorAnswer | null, route: () => Promise<void>): Promise<true> {
   try {
     await route();
   } catch (error) {
@@ -45,4 +41,3 @@ export function methodNotAllowed(res: ServerResponse, allowed: readonly string[]
   sendJson(res, 405, body, { allow: allowed.join(', ') });
   return true;
 }
-

@@ -1,15 +1,16 @@
 // The GitLab system hooks dialect: domain hooks ⇄ its JSON (GitLab's entity, in its key order),
 // its parameters (strings from query or form as well as JSON values), and its error bodies.
-import type { BranchFilterStrategy } from '../generated/prisma/enums';
-import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
-import type { CreateHookInput, HookRecord, UpdateHookInput } from '../domain/hooks';
-import type { SystemEvent } from '../domain/hook-rules';
-import { isGitlabSigningToken } from '../domain/signing';
-import { z } from 'zod';
+
+import type { z } from 'zod';
 import { asDatabaseUnavailable } from '../db/unavailable';
-import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
-import { hookParams, keyedValueParams, pageParams } from './system-params';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
+import type { SystemEvent } from '../domain/hook-rules';
+import type { CreateHookInput, HookRecord, UpdateHookInput } from '../domain/hooks';
+import { isGitlabSigningToken } from '../domain/signing';
 import { SYSTEM_HOOK_SAMPLE } from '../domain/test-samples';
+import type { BranchFilterStrategy } from '../generated/prisma/enums';
+import { BadRequestError, ParameterError, type Params, PayloadTooLargeError } from './http';
+import { hookParams, keyedValueParams, pageParams } from './system-params';
 
 export function presentHook(hook: HookRecord) {
   const events = new Set(hook.events);

@@ -1,10 +1,10 @@
 // GitLab's system hooks API, under `/api/v4/hooks` and `/hooks`: each route parses, calls a
 // service, presents. Parameters come from the query string, form fields or JSON alike.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requireAdmin, type Actor } from '../domain/actor';
+import { type Actor, requireAdmin } from '../domain/actor';
 import type { NodeHandler } from '../http/server';
 import { authorizationToken, memoizedJson, parseId, readMergedParams, sendEmpty, sendJson, sendJsonText, splitUrl } from './http';
-import { methodNotAllowed, runRoute, type RestDependencies } from './routes';
+import { methodNotAllowed, type RestDependencies, runRoute } from './routes';
 import * as system from './system-presenter';
 
 const PREFIXES = ['/api/v4/hooks', '/hooks'];

@@ -1,11 +1,11 @@
 // The `/v1` dialect: domain hooks ⇄ its JSON, and domain errors → its `{"errors":[…]}` bodies.
 import { z } from 'zod';
-import type { SubjectType } from '../generated/prisma/enums';
-import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
-import { ConflictError, DomainError, IdempotencyConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
-import type { CreateHookInput, HookFilter, HookRecord, UpdateHookInput } from '../domain/hooks';
 import { asDatabaseUnavailable } from '../db/unavailable';
-import { BadRequestError, ParameterError, PayloadTooLargeError, type Params } from './http';
+import type { PublishEventInput, PublishResult } from '../domain/delivery-operations';
+import { ConflictError, DomainError, ForbiddenError, IdempotencyConflictError, NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors';
+import type { CreateHookInput, HookFilter, HookRecord, UpdateHookInput } from '../domain/hooks';
+import type { SubjectType } from '../generated/prisma/enums';
+import { BadRequestError, ParameterError, type Params, PayloadTooLargeError } from './http';
 
 const SUBJECT_TYPES = { build_repo: 'BUILD_REPO', image_repo: 'IMAGE_REPO', job: 'JOB' } as const satisfies Record<string, SubjectType>;
 type DialectSubjectType = keyof typeof SUBJECT_TYPES;
@@ -87,8 +87,7 @@ function parse<T>(schema: z.ZodType<T>, params: Params): T {
   throw new ParameterError(param, missing ? 'missing' : 'invalid', issue.message);
 }
 
-const definedOnly = <T extends object>(value: T): T =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+const definedOnly = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
 /** The dialect's hook fields under their domain names; absent fields stay absent. */
 function domainFields(input: z.infer<typeof updateSchema>): UpdateHookInput {
@@ -167,10 +166,13 @@ export function presentError(error: unknown): ErrorAnswer | null {
   }
   if (!(error instanceof DomainError)) return null;
   if (error instanceof ValidationError) {
-    return answer(400, ...error.issues.map((issue) => {
-      const field = fieldName(issue.field);
-      return { code: 'invalid_args', message: `${field} ${issue.message}`, field };
-    }));
+    return answer(
+      400,
+      ...error.issues.map((issue) => {
+        const field = fieldName(issue.field);
+        return { code: 'invalid_args', message: `${field} ${issue.message}`, field };
+      }),
+    );
   }
   if (error instanceof UnauthenticatedError) return answer(401, { code: 'unauthorized', message: error.message });
   if (error instanceof ForbiddenError) return answer(403, { code: 'permission_denied', message: error.message });

@@ -1,9 +1,9 @@
 // `/v1/hooks` (subject hooks) and `/v1/events`: each route parses, calls a service, presents.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requirePublisher, type Actor } from '../domain/actor';
+import { type Actor, requirePublisher } from '../domain/actor';
 import type { NodeHandler } from '../http/server';
 import { authorizationToken, memoizedJson, parseId, readJsonBody, sendEmpty, sendJson, sendJsonText, splitUrl } from './http';
-import { methodNotAllowed, runRoute, type RestDependencies } from './routes';
+import { methodNotAllowed, type RestDependencies, runRoute } from './routes';
 import * as v1 from './v1-presenter';
 
 const HOOKS = '/v1/hooks';

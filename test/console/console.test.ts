@@ -11,7 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/graphql/persisted-manifest';
 import { chromiumMissing, launchChromium } from '../browser';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, graphql, startTestApp, type TestApp } from '../helpers';
 
 const WAIT = { timeout: 20_000 };
@@ -25,7 +25,11 @@ async function startProductPage(): Promise<{ origin: string; embedded: { url: st
     res.end(`<!doctype html><title>Product</title><iframe title="Webhooks" src="${embedded.url}" width="1000" height="700"></iframe>`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, embedded, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    embedded,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backend) => {
@@ -62,11 +66,12 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     return { context, page: await context.newPage() };
   }
   /** A `datetime-local` value (the browser's time zone, to the minute) for an instant. */
-  const localMinute = (page: Page, at: number) => page.evaluate((ms) => {
-    const d = new Date(ms);
-    const pad = (n: number) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  }, at);
+  const localMinute = (page: Page, at: number) =>
+    page.evaluate((ms) => {
+      const d = new Date(ms);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    }, at);
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
@@ -109,7 +114,7 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     expect(await admin.evaluate(() => sessionStorage.getItem('hookgate.token'))).toBe(ADMIN_TOKEN);
   });
 
-  it('creates a subject hook: the API\'s message for a bad URL sits next to the URL field, then it saves', async () => {
+  it("creates a subject hook: the API's message for a bad URL sits next to the URL field, then it saves", async () => {
     const bad = { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'root/app', url: 'ftp://example.com/hook' };
     const expected = await graphql(t.url, 'mutation($input: CreateHookInput!) { createHook(input: $input) { userErrors { field message } } }', { input: bad });
     const apiMessage = expected.data!.createHook.userErrors.find((e: { field: string[] }) => e.field.at(-1) === 'url').message as string;
@@ -140,11 +145,14 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await shot(admin, 'hook');
   });
 
-  it('a published event\'s delivery appears and reaches SUCCEEDED without a reload', async () => {
+  it("a published event's delivery appears and reaches SUCCEEDED without a reload", async () => {
     const rows = admin.getByRole('table', { name: 'Recent deliveries' }).locator('tbody tr');
     await expect.poll(() => rows.count(), WAIT).toBe(1); // the test delivery
     await admin.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    const published = await graphql(t.url, `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/app", payload: { build: 7 } }) { deliveries { id } userErrors { message } } }`);
+    const published = await graphql(
+      t.url,
+      `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/app", payload: { build: 7 } }) { deliveries { id } userErrors { message } } }`,
+    );
     expect(published.data!.publishEvent.deliveries).toHaveLength(1);
     await expect.poll(() => rows.count(), WAIT).toBe(2);
     await expect.poll(() => rows.first().innerText(), WAIT).toContain('SUCCEEDED');
@@ -153,7 +161,10 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
 
   it('a receiver answering 500: the failed attempt\'s body shows, then "Redeliver" succeeds', async () => {
     answer = { status: 500, body: 'receiver exploded' };
-    const published = await graphql(t.url, `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/app", payload: { build: 8 } }) { deliveries { id } } }`);
+    const published = await graphql(
+      t.url,
+      `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/app", payload: { build: 8 } }) { deliveries { id } } }`,
+    );
     const deliveryId = published.data!.publishEvent.deliveries[0].id as string;
     const rows = admin.getByRole('table', { name: 'Recent deliveries' }).locator('tbody tr');
     await expect.poll(() => rows.first().innerText(), WAIT).toContain('FAILED');
@@ -180,7 +191,7 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await admin.getByText('fine now').waitFor(WAIT);
   });
 
-  it('the delivery page shows each attempt\'s request headers (redacted by the API) and response status, headers and body', async () => {
+  it("the delivery page shows each attempt's request headers (redacted by the API) and response status, headers and body", async () => {
     const attempts = admin.locator('ol.attempts > li');
     await expect.poll(() => attempts.count(), WAIT).toBeGreaterThanOrEqual(2);
     const webhookId = await admin.locator('.settings dt:text-is("Webhook id") + dd').innerText();
@@ -201,13 +212,16 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await shot(admin, 'delivery-headers');
   });
 
-  it('filters a hook\'s recent deliveries by status and time', async () => {
+  it("filters a hook's recent deliveries by status and time", async () => {
     answer = { status: 500, body: 'down again' };
     await admin.getByRole('link', { name: 'Back to the hook' }).click();
     await admin.getByRole('heading', { name: /^Hook / }).waitFor(WAIT);
     const rows = admin.getByRole('table', { name: 'Recent deliveries' }).locator('tbody tr');
     await expect.poll(() => rows.count(), WAIT).toBe(3);
-    const published = await graphql(t.url, `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/app", payload: { build: 9 } }) { deliveries { id } } }`);
+    const published = await graphql(
+      t.url,
+      `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/app", payload: { build: 9 } }) { deliveries { id } } }`,
+    );
     expect(published.data!.publishEvent.deliveries).toHaveLength(1);
     await expect.poll(() => rows.first().innerText(), WAIT).toContain('FAILED');
 
@@ -216,7 +230,11 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     expect(await rows.first().innerText()).toContain('FAILED');
     await admin.getByLabel('Status').selectOption('SUCCEEDED');
     await expect.poll(() => rows.count(), WAIT).toBe(3);
-    expect(await rows.allInnerTexts()).toEqual([expect.stringContaining('SUCCEEDED'), expect.stringContaining('SUCCEEDED'), expect.stringContaining('SUCCEEDED')]);
+    expect(await rows.allInnerTexts()).toEqual([
+      expect.stringContaining('SUCCEEDED'),
+      expect.stringContaining('SUCCEEDED'),
+      expect.stringContaining('SUCCEEDED'),
+    ]);
     await admin.getByLabel('Status').selectOption('');
     await admin.getByLabel('Since', { exact: true }).fill(await localMinute(admin, Date.now() + 2 * MINUTE));
     await expect.poll(() => rows.first().innerText(), WAIT).toBe('No deliveries match.');
@@ -237,8 +255,9 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     const hookId = decodeURIComponent(/#\/hooks\/([^/]+)$/.exec(admin.url())![1]!);
     const future = new Date(Date.now() + 2 * MINUTE);
     future.setSeconds(0, 0);
-    const refused = await graphql(t.url, 'mutation($input: RedeliverFailedInput!) { redeliverFailed(input: $input) { count userErrors { message } } }',
-      { input: { hookId, since: future.toISOString() } });
+    const refused = await graphql(t.url, 'mutation($input: RedeliverFailedInput!) { redeliverFailed(input: $input) { count userErrors { message } } }', {
+      input: { hookId, since: future.toISOString() },
+    });
     const apiMessage = refused.data!.redeliverFailed.userErrors[0].message as string;
 
     const form = admin.getByRole('form', { name: 'Redeliver failed' });
@@ -260,17 +279,25 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
   });
 
   it('the Deliveries page lists deliveries across hooks, filters by hook, status, event and time, pages, and opens one', async () => {
-    const created = await graphql(t.url, 'mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id } userErrors { message } } }',
-      { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'root/paging', events: ['build:complete'], url: `${receiver.url}/paging` } });
+    const created = await graphql(t.url, 'mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id } userErrors { message } } }', {
+      input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'root/paging', events: ['build:complete'], url: `${receiver.url}/paging` },
+    });
     expect(created.data!.createHook.userErrors).toEqual([]);
     const pagingHook = created.data!.createHook.hook.id as string;
     for (let build = 1; build <= 21; build++) {
-      const published = await graphql(t.url, `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/paging", payload: { build: ${build} } }) { deliveries { id } } }`);
+      const published = await graphql(
+        t.url,
+        `mutation { publishEvent(input: { event: "build:complete", subjectType: BUILD_REPO, subject: "root/paging", payload: { build: ${build} } }) { deliveries { id } } }`,
+      );
       expect(published.data!.publishEvent.deliveries).toHaveLength(1);
     }
     // All 21 reach SUCCEEDED first (the page is not live), and the receiver is quiet again before the next tests.
-    const succeeded = async () => (await graphql(t.url, 'query($filter: DeliveryFilter) { deliveries(filter: $filter) { totalCount } }',
-      { filter: { hookId: pagingHook, status: 'SUCCEEDED' } })).data!.deliveries.totalCount as number;
+    const succeeded = async () =>
+      (
+        await graphql(t.url, 'query($filter: DeliveryFilter) { deliveries(filter: $filter) { totalCount } }', {
+          filter: { hookId: pagingHook, status: 'SUCCEEDED' },
+        })
+      ).data!.deliveries.totalCount as number;
     await expect.poll(succeeded, { timeout: 60_000 }).toBe(21);
     await admin.getByRole('link', { name: 'Deliveries', exact: true }).click();
     await admin.getByRole('heading', { name: 'Deliveries' }).waitFor(WAIT);
@@ -320,10 +347,12 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     await shot(admin, 'users');
   });
 
-  it('a portal link for acme shows acme\'s hooks only, hides admin pages, and stops working after expiry', async () => {
+  it("a portal link for acme shows acme's hooks only, hides admin pages, and stops working after expiry", async () => {
     const create = 'mutation($input: CreateHookInput!) { createHook(input: $input) { userErrors { message } } }';
     for (const subject of ['acme/shop', 'other/shop']) {
-      const result = await graphql(t.url, create, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject, events: ['build:complete'], url: `${receiver.url}/${subject}` } });
+      const result = await graphql(t.url, create, {
+        input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject, events: ['build:complete'], url: `${receiver.url}/${subject}` },
+      });
       expect(result.data!.createHook.userErrors).toEqual([]);
     }
     await admin.getByRole('link', { name: 'Portal links' }).click();
@@ -442,12 +471,13 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     expect(await admin.locator('.settings').first().innerText()).toMatch(/Secret\s+not set/);
   });
 
-  it('custom headers: write-only rows, the API\'s message next to them, sent with every delivery', async () => {
+  it("custom headers: write-only rows, the API's message next to them, sent with every delivery", async () => {
     await admin.getByRole('link', { name: 'Edit' }).click();
     await admin.getByRole('heading', { name: 'Edit hook' }).waitFor(WAIT);
     const hookId = decodeURIComponent(/#\/hooks\/([^/]+)\/edit$/.exec(admin.url())![1]!);
-    const refused = await graphql(t.url, 'mutation($input: UpdateHookInput!) { updateHook(input: $input) { userErrors { field message } } }',
-      { input: { id: hookId, customHeaders: [{ key: 'Webhook-Team', value: 'blue-42' }] } });
+    const refused = await graphql(t.url, 'mutation($input: UpdateHookInput!) { updateHook(input: $input) { userErrors { field message } } }', {
+      input: { id: hookId, customHeaders: [{ key: 'Webhook-Team', value: 'blue-42' }] },
+    });
     const apiMessage = refused.data!.updateHook.userErrors[0].message as string;
 
     await admin.getByRole('button', { name: 'Add header' }).click();
@@ -534,7 +564,10 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     const headers = sent!.headers as Record<string, string>;
     const [version, signature] = headers['webhook-signature']!.split(',');
     expect(version).toBe('v1a');
-    const key = createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url') } });
+    const key = createPublicKey({
+      format: 'jwk',
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url') },
+    });
     const signed = Buffer.from(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${sent!.body}`);
     expect(verify(null, signed, key, Buffer.from(signature!, 'base64'))).toBe(true);
   });
@@ -595,7 +628,16 @@ describe.skipIf(chromiumMissing).each(backends)('Hookgate Console on %s', (backe
     // Another site's frame is refused by the browser (CSP frame-ancestors): it never shows the console.
     const other = await context.newPage();
     await other.goto(`${stranger.origin}/`);
-    await expect.poll(() => other.frames().find((f) => f !== other.mainFrame())?.url(), WAIT).toMatch(/^chrome-error:/);
+    await expect
+      .poll(
+        () =>
+          other
+            .frames()
+            .find((f) => f !== other.mainFrame())
+            ?.url(),
+        WAIT,
+      )
+      .toMatch(/^chrome-error:/);
     expect(await other.frameLocator('iframe').locator('header').count()).toBe(0);
     await context.close();
   });

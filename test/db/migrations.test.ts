@@ -16,7 +16,17 @@ describe.each(backends)('migrations on %s', { timeout: 120_000 }, (backend) => {
       const tables = await db.prisma.$queryRaw<{ table_name: string }[]>`
         SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
       expect(tables.map((t) => t.table_name)).toEqual([
-        '_prisma_migrations', 'api_tokens', 'custom_headers', 'deliveries', 'delivery_attempts', 'events', 'hooks', 'idempotency_keys', 'portal_sessions', 'url_variables', 'users',
+        '_prisma_migrations',
+        'api_tokens',
+        'custom_headers',
+        'deliveries',
+        'delivery_attempts',
+        'events',
+        'hooks',
+        'idempotency_keys',
+        'portal_sessions',
+        'url_variables',
+        'users',
       ]);
       const recorded = await db.prisma.$queryRaw<{ migration_name: string }[]>`
         SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY migration_name`;

@@ -2,7 +2,7 @@
 // shape and stores nothing; /healthz and /metrics keep answering while PGlite runs a long query.
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, backends, graphql, startTestApp, type Backend, type TestApp } from '../helpers';
+import { ADMIN_TOKEN, type Backend, backends, graphql, startTestApp, type TestApp } from '../helpers';
 
 const started: TestApp[] = [];
 afterEach(async () => {
@@ -88,7 +88,7 @@ describe.each(backends)('database unavailable (%s)', (backend) => {
       }
       // Back: the pool makes new connections and the same request is accepted.
       let status = 0;
-      for (const deadline = Date.now() + 20_000; Date.now() < deadline && status !== 202;) {
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline && status !== 202; ) {
         status = (await request(`${t.url}/v1/events`, { method: 'POST', headers: v1Headers, body: JSON.stringify(event) })).status;
         if (status !== 202) await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -109,7 +109,10 @@ describe.each(backends)('database unavailable (%s)', (backend) => {
     const t = await start(backend, { DATABASE_POOL_SIZE: '1', DATABASE_QUEUE_TIMEOUT: '300ms' });
     // Authenticated once, so the token is cached and the refused request below is the pool's doing.
     expect((await request(`${t.url}/v1/hooks`, { headers: v1Headers })).status).toBe(200);
-    const holding = t.app.db.prisma.$queryRaw`SELECT pg_sleep(6)::text AS slept`.then(() => 'done', (error: unknown) => error);
+    const holding = t.app.db.prisma.$queryRaw`SELECT pg_sleep(6)::text AS slept`.then(
+      () => 'done',
+      (error: unknown) => error,
+    );
     // The sleep has the only connection once a second query cannot get one.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const refused = await request(`${t.url}/v1/hooks`, { headers: v1Headers }, 5_000);
@@ -147,16 +150,21 @@ describe('the embedded database runs outside the HTTP event loop', () => {
     await t.app.db.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_notify('hookgate_test_channel', 'in a transaction')`;
     });
-    for (const deadline = Date.now() + 5_000; heard.length < 2 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const deadline = Date.now() + 5_000; heard.length < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(heard, 'both notifications within 5 s').toEqual(['plain', 'in a transaction']);
   });
 
   it('serves GraphQL and REST with concurrent transactions kept apart', async () => {
     const t = await start('pglite');
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => request(`${t.url}/v1/hooks`, {
-      method: 'POST', headers: v1Headers,
-      body: JSON.stringify({ subject_type: 'build_repo', subject: `acme/app${i}`, events: ['build:complete'], url: `http://127.0.0.1:9/${i}` }),
-    }).then((r) => r.status)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        request(`${t.url}/v1/hooks`, {
+          method: 'POST',
+          headers: v1Headers,
+          body: JSON.stringify({ subject_type: 'build_repo', subject: `acme/app${i}`, events: ['build:complete'], url: `http://127.0.0.1:9/${i}` }),
+        }).then((r) => r.status),
+      ),
+    );
     expect(results).toEqual(Array(20).fill(201));
     const listed = await graphql(t.url, '{ hooks(first: 50) { totalCount } }');
     expect(listed.data?.hooks.totalCount).toBe(20);

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { openDatabase, type DatabaseTarget } from '../../src/db/database';
+import { type DatabaseTarget, openDatabase } from '../../src/db/database';
 import { migrateDatabase } from '../../src/db/migrate';
 import { DeliveryEngine } from '../../src/delivery/engine';
 import { createHookService, createServices } from '../../src/domain/services';
 import { createLogger } from '../../src/logger';
 import { ADMIN_TOKEN, backends, createTestDatabase } from '../helpers';
-import { spawnHookgate, within, type HookgateProcess } from './process';
+import { type HookgateProcess, spawnHookgate, within } from './process';
 import { startReceiver } from './receiver';
 
 const EVENTS = 1_000;
@@ -23,10 +23,24 @@ async function seed(target: DatabaseTarget, url: string): Promise<void> {
     await migrateDatabase(db);
     const config = loadConfig({ HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', HOOKGATE_DELIVERY_CONCURRENCY: '0' });
     const hooks = createHookService(db.prisma);
-    const deliveries = new DeliveryEngine({ prisma: db.prisma, hooks, settings: config, logger: createLogger('silent'), notifications: null, exclusiveDatabase: false });
+    const deliveries = new DeliveryEngine({
+      prisma: db.prisma,
+      hooks,
+      settings: config,
+      logger: createLogger('silent'),
+      notifications: null,
+      exclusiveDatabase: false,
+    });
     const services = createServices(db.prisma, { hooks, deliveries });
     const admin = await services.users.bootstrapAdmin(ADMIN_TOKEN).then(() => services.users.authenticate(ADMIN_TOKEN));
-    const hook = await services.hooks.create(admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: 'crash', events: ['job:succeed'], url, secret: 'crash-secret' });
+    const hook = await services.hooks.create(admin, {
+      kind: 'SUBJECT',
+      subjectType: 'JOB',
+      subject: 'crash',
+      events: ['job:succeed'],
+      url,
+      secret: 'crash-secret',
+    });
     // The outbox's rows, written in bulk (publishing itself is tested elsewhere; 1,000 single
     // transactions on a PGlite data directory take longer than the rest of this test).
     const now = new Date();

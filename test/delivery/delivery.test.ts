@@ -1,11 +1,12 @@
 // The delivery engine end to end: a real Hookgate (both backends), real receivers on 127.0.0.1.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { Webhook } from 'standardwebhooks';
-import { backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { eventually, startReceiver, type Receiver } from './receiver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standardWebhooksKey } from '../../src/delivery/sign';
-import { NotFoundError, ValidationError, ForbiddenError } from '../../src/domain/errors';
 import type { DeliveryUpdate } from '../../src/domain/delivery-operations';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../src/domain/errors';
+import { backends, createUser, startTestApp, type TestApp } from '../helpers';
+import { eventually, type Receiver, startReceiver } from './receiver';
 
 const SYSTEM_SAMPLE = '{"project_id":1,"owner_email":"example@gitlabhq.com","owner_name":"Someone","name":"Ruby","path":"ruby","event_name":"project_create"}';
 
@@ -43,8 +44,14 @@ describe.each(backends)('delivery (%s)', (backend) => {
     const rested = await make({ kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'fan/repo', events: ['build:complete'] });
     const off = await make({ kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'fan/repo', events: ['build:complete'] });
     const prisma = t.app.db.prisma;
-    await prisma.hook.update({ where: { id: resting }, data: { alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: new Date(Date.now() + 60_000), recentFailures: 4 } });
-    await prisma.hook.update({ where: { id: rested }, data: { alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: new Date(Date.now() - 1_000), recentFailures: 4 } });
+    await prisma.hook.update({
+      where: { id: resting },
+      data: { alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: new Date(Date.now() + 60_000), recentFailures: 4 },
+    });
+    await prisma.hook.update({
+      where: { id: rested },
+      data: { alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: new Date(Date.now() - 1_000), recentFailures: 4 },
+    });
     await prisma.hook.update({ where: { id: off }, data: { alertStatus: 'DISABLED', recentFailures: 40 } });
     const sysDefault = await make({ kind: 'SYSTEM' });
     const sysAll = await make({ kind: 'SYSTEM', events: ['push', 'tag_push'], branchFilterStrategy: 'ALL_BRANCHES' });
@@ -78,7 +85,13 @@ describe.each(backends)('delivery (%s)', (backend) => {
 
   it('a catastrophic-backtracking regex filter cannot stall publishing (RE2)', async () => {
     const r = await receiver();
-    const hook = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: r.url, events: ['push'], pushEventsBranchFilter: '(a+)+$', branchFilterStrategy: 'REGEX' });
+    const hook = await t.app.services.hooks.create(t.admin, {
+      kind: 'SYSTEM',
+      url: r.url,
+      events: ['push'],
+      pushEventsBranchFilter: '(a+)+$',
+      branchFilterStrategy: 'REGEX',
+    });
     const started = performance.now();
     // A backtracking engine needs ~2^n steps here; n = 1000 would never finish.
     const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'push', ref: `refs/heads/${'a'.repeat(1_000)}!`, payload: {} });
@@ -97,7 +110,12 @@ describe.each(backends)('delivery (%s)', (backend) => {
       hooks.push(await subjectHook(`${r.url}/s${index}`, { subject: `sig/r${index}`, secret }));
     }
     for (const [index] of secrets.entries()) {
-      await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: `sig/r${index}`, payload: { n: index, ü: 'ö' } });
+      await t.app.services.deliveries.publish(t.admin, {
+        event: 'build:complete',
+        subjectType: 'BUILD_REPO',
+        subject: `sig/r${index}`,
+        payload: { n: index, ü: 'ö' },
+      });
     }
     const requests = await r.waitFor(3);
     for (const [index, secret] of secrets.entries()) {
@@ -111,7 +129,9 @@ describe.each(backends)('delivery (%s)', (backend) => {
       expect(headers['content-type']).toBe('application/json');
     }
     // whsec_ secrets are given to the library as they are.
-    expect(() => new Webhook(secrets[2]!).verify(requests.find((q) => q.path === '/s2')!.body, requests.find((q) => q.path === '/s2')!.headers as Record<string, string>)).not.toThrow();
+    expect(() =>
+      new Webhook(secrets[2]!).verify(requests.find((q) => q.path === '/s2')!.body, requests.find((q) => q.path === '/s2')!.headers as Record<string, string>),
+    ).not.toThrow();
     const stored = await eventually(async () => {
       const d = await t.app.db.prisma.delivery.findFirst({ where: { hookId: hooks[0]!.id }, include: { attempts: true } });
       return d?.status === 'SUCCEEDED' ? d : null;
@@ -154,15 +174,16 @@ describe.each(backends)('delivery (%s)', (backend) => {
     // a refused one, so this would hang without the sender's own check.
     const tests = Array.from({ length: 40 }, (_, i) => t.app.services.deliveries.testHook(t.admin, i % 2 ? bad.id : good.id));
     let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      Promise.all(tests),
-      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 15_000))),
-    ]).finally(() => clearTimeout(timer));
+    const settled = await Promise.race([Promise.all(tests), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 15_000)))]).finally(() =>
+      clearTimeout(timer),
+    );
     expect(settled, 'every test send settled').not.toBeNull();
     for (const [i, result] of settled!.entries()) {
       if (i % 2) {
         expect(result.status).toBe('FAILED');
-        expect(result.attempts[0]!.error).toBe('The x-gitlab-token header cannot be sent: its value has characters HTTP headers do not allow (set a new token)');
+        expect(result.attempts[0]!.error).toBe(
+          'The x-gitlab-token header cannot be sent: its value has characters HTTP headers do not allow (set a new token)',
+        );
       } else {
         expect(result.status).toBe('SUCCEEDED');
       }
@@ -189,14 +210,19 @@ describe.each(backends)('delivery (%s)', (backend) => {
     await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'vars/repo', payload: {} });
     const [request] = await r.waitFor(1);
     expect(request!.path).toBe('/hook/a%20b%2Fc%26d?q=%C3%BC');
-    const d = await eventually(async () => (await t.app.db.prisma.deliveryAttempt.findFirst({ where: { delivery: { hookId: hook.id } } })));
+    const d = await eventually(async () => await t.app.db.prisma.deliveryAttempt.findFirst({ where: { delivery: { hookId: hook.id } } }));
     expect(d.requestUrl).toBe(`${r.url}/hook/{token}?q={q}`); // values (maybe secret) are not stored
   });
 
   it('retries on the schedule with the same webhook-id and fresh signatures, then succeeds', async () => {
     const r = await receiver((_req, index) => (index < 2 ? 500 : 200));
     const hook = await subjectHook(r.url, { subject: 'retry/ok', secret: 's3cret' });
-    const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'retry/ok', payload: { x: 1 } });
+    const { deliveries } = await t.app.services.deliveries.publish(t.admin, {
+      event: 'build:complete',
+      subjectType: 'BUILD_REPO',
+      subject: 'retry/ok',
+      payload: { x: 1 },
+    });
     const requests = await r.waitFor(3);
     expect(new Set(requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([deliveries[0]!.uuid]));
     for (const request of requests) {
@@ -221,8 +247,20 @@ describe.each(backends)('delivery (%s)', (backend) => {
     const slow = await startTestApp(backend, { HOOKGATE_RETRY_SCHEDULE: '10m' });
     try {
       const r = await receiver((_req, index) => (index === 0 ? 503 : 200));
-      await slow.app.services.hooks.create(slow.admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: 'job-1', events: ['job:fail'], url: r.url, secret: 'later' });
-      const { deliveries } = await slow.app.services.deliveries.publish(slow.admin, { event: 'job:fail', subjectType: 'JOB', subject: 'job-1', payload: { y: 2 } });
+      await slow.app.services.hooks.create(slow.admin, {
+        kind: 'SUBJECT',
+        subjectType: 'JOB',
+        subject: 'job-1',
+        events: ['job:fail'],
+        url: r.url,
+        secret: 'later',
+      });
+      const { deliveries } = await slow.app.services.deliveries.publish(slow.admin, {
+        event: 'job:fail',
+        subjectType: 'JOB',
+        subject: 'job-1',
+        payload: { y: 2 },
+      });
       const id = deliveries[0]!.id;
       await r.waitFor(1);
       await eventually(async () => (await slow.app.db.prisma.delivery.findUnique({ where: { id } }))?.status === 'RETRYING');
@@ -275,7 +313,12 @@ describe.each(backends)('delivery (%s)', (backend) => {
     expect(wait).toBeGreaterThan(50_000);
     expect(wait).toBeLessThanOrEqual(60_000);
     // While disabled, new events skip the hook.
-    const skipped = await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'alert/repo', payload: {} });
+    const skipped = await t.app.services.deliveries.publish(t.admin, {
+      event: 'build:complete',
+      subjectType: 'BUILD_REPO',
+      subject: 'alert/repo',
+      payload: {},
+    });
     expect(skipped.deliveries).toHaveLength(0);
 
     // The 40th consecutive failure disables it until someone re-enables it.
@@ -318,7 +361,8 @@ describe.each(backends)('delivery (%s)', (backend) => {
     const gate = await receiver(() => answered);
     const doomed = await subjectHook(`${gate.url}/doomed`, { subject: 'inflight/doomed' });
     await subjectHook(`${gate.url}/kept`, { subject: 'inflight/kept' });
-    const publish = (subject: string) => t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject, payload: {} });
+    const publish = (subject: string) =>
+      t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject, payload: {} });
     await publish('inflight/doomed');
     await publish('inflight/doomed');
     const kept = (await publish('inflight/kept')).deliveries[0]!;
@@ -326,10 +370,14 @@ describe.each(backends)('delivery (%s)', (backend) => {
     await t.app.services.hooks.delete(t.admin, doomed.id);
     release(200);
     // Had the doomed attempts failed the batch, this delivery would wait for its lease to run out.
-    const done = await eventually(async () => {
-      const d = await delivery(kept.id);
-      return d.status === 'SUCCEEDED' ? d : null;
-    }, 5_000, 'the kept delivery to be recorded');
+    const done = await eventually(
+      async () => {
+        const d = await delivery(kept.id);
+        return d.status === 'SUCCEEDED' ? d : null;
+      },
+      5_000,
+      'the kept delivery to be recorded',
+    );
     expect(done.attempts).toHaveLength(1);
     expect(await t.app.db.prisma.delivery.count({ where: { hookId: doomed.id } })).toBe(0);
   });
@@ -361,7 +409,13 @@ describe.each(backends)('delivery (%s)', (backend) => {
     expect(request!.headers['x-gitlab-event']).toBe('System Hook');
     await expect(t.app.services.deliveries.testHook(t.admin, system.id, { kind: 'SUBJECT' })).rejects.toThrow(NotFoundError);
 
-    const subject = await t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: 'job-9', events: ['job:fail', 'job:succeed'], url: `${r.url}/sub` });
+    const subject = await t.app.services.hooks.create(t.admin, {
+      kind: 'SUBJECT',
+      subjectType: 'JOB',
+      subject: 'job-9',
+      events: ['job:fail', 'job:succeed'],
+      url: `${r.url}/sub`,
+    });
     const tested = await t.app.services.deliveries.testHook(t.admin, subject.id);
     const [, second] = await r.waitFor(2);
     expect(second!.headers['x-hookgate-event']).toBe('job:fail');
@@ -379,7 +433,12 @@ describe.each(backends)('delivery (%s)', (backend) => {
   it('redeliver makes a new attempt with the same webhook-id; others cannot see the delivery', async () => {
     const r = await receiver();
     await subjectHook(r.url, { subject: 'redo/repo' });
-    const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'redo/repo', payload: {} });
+    const { deliveries } = await t.app.services.deliveries.publish(t.admin, {
+      event: 'build:complete',
+      subjectType: 'BUILD_REPO',
+      subject: 'redo/repo',
+      payload: {},
+    });
     const id = deliveries[0]!.id;
     await eventually(async () => (await delivery(id)).status === 'SUCCEEDED');
     const again = await t.app.services.deliveries.redeliver(t.admin, id);
@@ -402,7 +461,12 @@ describe.each(backends)('delivery (%s)', (backend) => {
     const collecting = (async () => {
       for await (const update of iterable) seen.push(update);
     })();
-    const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'sub/repo', payload: {} });
+    const { deliveries } = await t.app.services.deliveries.publish(t.admin, {
+      event: 'build:complete',
+      subjectType: 'BUILD_REPO',
+      subject: 'sub/repo',
+      payload: {},
+    });
     await eventually(async () => seen.length >= 3, 5_000, 'created, retrying, succeeded');
     controller.abort();
     await collecting;

@@ -5,7 +5,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, graphql, startTestApp, type TestApp } from '../helpers';
 import { call } from '../rest/helpers';
-import { eventually, startReceiver, type Receiver } from './receiver';
+import { eventually, type Receiver, startReceiver } from './receiver';
 
 describe.each(backends)('receiver etiquette (%s)', (backend) => {
   let t: TestApp;
@@ -31,19 +31,30 @@ describe.each(backends)('receiver etiquette (%s)', (backend) => {
     call(t.url, method, path, { headers: { 'private-token': t.adminToken }, ...(body === undefined ? {} : { body }) });
   const graphqlHook = async (id: number) =>
     (await graphql(t.url, 'query($id: ID!) { hook(id: $id) { alertStatus disabledUntil isActive } }', { id: encodeGlobalID('Hook', id) })).data!.hook;
-  const finished = (deliveryId: number, status = 'FAILED') => eventually(async () => {
-    const d = await t.app.services.deliveries.getDelivery(t.admin, deliveryId);
-    return d.status === status ? d : null;
-  }, 20_000, `delivery ${deliveryId} ${status}`);
-  const operationalEvents = (r: Receiver) => r.requests.map((request) => JSON.parse(request.body) as Record<string, unknown>)
-    .filter((body) => typeof body.event_name === 'string' && body.event_name.startsWith('hook_'));
+  const finished = (deliveryId: number, status = 'FAILED') =>
+    eventually(
+      async () => {
+        const d = await t.app.services.deliveries.getDelivery(t.admin, deliveryId);
+        return d.status === status ? d : null;
+      },
+      20_000,
+      `delivery ${deliveryId} ${status}`,
+    );
+  const operationalEvents = (r: Receiver) =>
+    r.requests
+      .map((request) => JSON.parse(request.body) as Record<string, unknown>)
+      .filter((body) => typeof body.event_name === 'string' && body.event_name.startsWith('hook_'));
 
   it('410 Gone stops the delivery, disables the hook (GraphQL, /v1, GitLab), tells the other system hooks, and re-enabling is announced too', async () => {
     const watcher = await receiver();
     const gone = await receiver(() => 410);
     const watch = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: `${watcher.url}/watch` });
     const subject = await t.app.services.hooks.create(t.admin, {
-      kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'gone/repo', events: ['build:complete'], url: `${gone.url}/subject`,
+      kind: 'SUBJECT',
+      subjectType: 'BUILD_REPO',
+      subject: 'gone/repo',
+      events: ['build:complete'],
+      url: `${gone.url}/subject`,
     });
     const system = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: `${gone.url}/system` });
 
@@ -63,14 +74,25 @@ describe.each(backends)('receiver etiquette (%s)', (backend) => {
     expect((await gitlab('GET', `/api/v4/hooks/${system.id}`)).body).toMatchObject({ id: system.id, alert_status: 'disabled', disabled_until: null });
 
     // Both changes reached the watching system hook (it also got project_create itself).
-    const disabled = await eventually(async () => {
-      const events = operationalEvents(watcher).filter((e) => e.event_name === 'hook_disabled');
-      return events.length >= 2 ? events : null;
-    }, 20_000, 'two hook_disabled events at the watching system hook');
+    const disabled = await eventually(
+      async () => {
+        const events = operationalEvents(watcher).filter((e) => e.event_name === 'hook_disabled');
+        return events.length >= 2 ? events : null;
+      },
+      20_000,
+      'two hook_disabled events at the watching system hook',
+    );
     const about = (id: number) => disabled.find((e) => e.hook_id === id)!;
     expect(about(subject.id)).toEqual({
-      event_name: 'hook_disabled', hook_id: subject.id, hook_kind: 'subject', subject_type: 'build_repo', subject: 'gone/repo',
-      alert_status: 'disabled', disabled_until: null, recent_failures: 1, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      event_name: 'hook_disabled',
+      hook_id: subject.id,
+      hook_kind: 'subject',
+      subject_type: 'build_repo',
+      subject: 'gone/repo',
+      alert_status: 'disabled',
+      disabled_until: null,
+      recent_failures: 1,
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
     });
     expect(about(system.id)).toMatchObject({ hook_kind: 'system', subject_type: null, subject: null, alert_status: 'disabled' });
     const headers = watcher.requests.find((request) => request.body.includes('"hook_disabled"'))!.headers;
@@ -85,10 +107,14 @@ describe.each(backends)('receiver etiquette (%s)', (backend) => {
     expect((await v1('PUT', `/v1/hooks/${subject.id}`, { is_active: true })).body).toMatchObject({ is_active: true });
     expect((await gitlab('PUT', `/api/v4/hooks/${system.id}`, { name: 'back' })).body).toMatchObject({ alert_status: 'executable' });
     expect(await graphqlHook(subject.id)).toEqual({ alertStatus: 'executable', disabledUntil: null, isActive: true });
-    const enabled = await eventually(async () => {
-      const events = operationalEvents(watcher).filter((e) => e.event_name === 'hook_enabled');
-      return events.length >= 2 ? events : null;
-    }, 20_000, 'two hook_enabled events at the watching system hook');
+    const enabled = await eventually(
+      async () => {
+        const events = operationalEvents(watcher).filter((e) => e.event_name === 'hook_enabled');
+        return events.length >= 2 ? events : null;
+      },
+      20_000,
+      'two hook_enabled events at the watching system hook',
+    );
     expect(enabled.map((e) => e.hook_id).sort()).toEqual([subject.id, system.id].sort());
     expect(enabled.find((e) => e.hook_id === subject.id)).toMatchObject({ alert_status: 'executable', recent_failures: 0, disabled_until: null });
     for (const id of [watch.id, subject.id, system.id]) await t.app.services.hooks.delete(t.admin, id);
@@ -97,7 +123,11 @@ describe.each(backends)('receiver etiquette (%s)', (backend) => {
   it('Retry-After on a 429 holds every delivery of that hook until then, under a shorter schedule, without spending attempts', async () => {
     const r = await receiver((_request, index) => (index === 0 ? { status: 429, body: 'slow down', headers: { 'retry-after': '3' } } : 200));
     const hook = await t.app.services.hooks.create(t.admin, {
-      kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'calm/repo', events: ['build:complete'], url: r.url,
+      kind: 'SUBJECT',
+      subjectType: 'BUILD_REPO',
+      subject: 'calm/repo',
+      events: ['build:complete'],
+      url: r.url,
     });
     const publish = () => t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'calm/repo', payload: {} });
     const first = (await publish()).deliveries[0]!;
@@ -122,9 +152,18 @@ describe.each(backends)('receiver etiquette (%s)', (backend) => {
   it('a redirect is a failure, retried and never followed', async () => {
     const r = await receiver((request) => (request.path === '/moved' ? { status: 301, body: '', headers: { location: '/new' } } : 200));
     const hook = await t.app.services.hooks.create(t.admin, {
-      kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'moved/repo', events: ['build:complete'], url: `${r.url}/moved`,
+      kind: 'SUBJECT',
+      subjectType: 'BUILD_REPO',
+      subject: 'moved/repo',
+      events: ['build:complete'],
+      url: `${r.url}/moved`,
     });
-    const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'moved/repo', payload: {} });
+    const { deliveries } = await t.app.services.deliveries.publish(t.admin, {
+      event: 'build:complete',
+      subjectType: 'BUILD_REPO',
+      subject: 'moved/repo',
+      payload: {},
+    });
     await r.waitFor(2, 20_000);
     const d = await t.app.services.deliveries.getDelivery(t.admin, deliveries[0]!.id);
     expect(d.attempts[0]!.responseStatus).toBe(301);

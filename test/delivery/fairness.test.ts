@@ -2,7 +2,7 @@
 // healthy destination's deliveries go out while the slow ones are still pending.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, startTestApp, type TestApp } from '../helpers';
-import { startReceiver, type Receiver } from './receiver';
+import { type Receiver, startReceiver } from './receiver';
 
 const EVENTS = 40;
 
@@ -27,7 +27,8 @@ describe.each(backends)('send pool fairness (%s)', (backend) => {
     const slow = await Promise.all([1, 2, 3, 4, 5].map(() => startReceiver(() => gate)));
     const healthy = await startReceiver(() => 200);
     receivers.push(...slow, healthy);
-    const hook = (url: string) => t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'fair/repo', events: ['build:complete'], url });
+    const hook = (url: string) =>
+      t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'fair/repo', events: ['build:complete'], url });
     for (const r of slow) await hook(r.url);
     await hook(healthy.url);
     for (let i = 0; i < EVENTS; i++) {

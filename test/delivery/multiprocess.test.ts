@@ -2,7 +2,7 @@
 // received exactly once (SKIP LOCKED claims under a lease; no lease runs out in this test).
 import { describe, expect, it } from 'vitest';
 import { startTestApp } from '../helpers';
-import { spawnHookgate, type HookgateProcess } from './process';
+import { type HookgateProcess, spawnHookgate } from './process';
 import { startReceiver } from './receiver';
 
 const HOOKS = 50;
@@ -16,7 +16,13 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two processes on PostgreSQL', () 
     const workers: HookgateProcess[] = [];
     try {
       for (let i = 0; i < HOOKS; i++) {
-        await t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: 'many', events: ['job:succeed'], url: `${receiver.url}/h${i}` });
+        await t.app.services.hooks.create(t.admin, {
+          kind: 'SUBJECT',
+          subjectType: 'JOB',
+          subject: 'many',
+          events: ['job:succeed'],
+          url: `${receiver.url}/h${i}`,
+        });
       }
       const env = { DATABASE_URL: t.app.config.DATABASE_URL!, HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', LOG_LEVEL: 'info' };
       workers.push(spawnHookgate(env), spawnHookgate(env));

@@ -3,7 +3,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, graphql, startTestApp, type TestApp } from '../helpers';
-import { eventually, startReceiver, type Receiver } from './receiver';
+import { eventually, type Receiver, startReceiver } from './receiver';
 
 describe.each(backends)('operational events (%s)', (backend) => {
   let t: TestApp;
@@ -23,11 +23,17 @@ describe.each(backends)('operational events (%s)', (backend) => {
     await Promise.all(receivers.map((r) => r.close()));
   });
 
-  const told = (r: Receiver, name: string, hookId: number, count = 1) => eventually(async () => {
-    const events = r.requests.map((request) => JSON.parse(request.body) as Record<string, unknown>)
-      .filter((body) => body.event_name === name && body.hook_id === hookId);
-    return events.length >= count ? events : null;
-  }, 20_000, `${name} about hook ${hookId}`);
+  const told = (r: Receiver, name: string, hookId: number, count = 1) =>
+    eventually(
+      async () => {
+        const events = r.requests
+          .map((request) => JSON.parse(request.body) as Record<string, unknown>)
+          .filter((body) => body.event_name === name && body.hook_id === hookId);
+        return events.length >= count ? events : null;
+      },
+      20_000,
+      `${name} about hook ${hookId}`,
+    );
   const publishBuild = (subject: string) =>
     t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject, payload: {} });
   const operationalDeliveries = (where: Record<string, unknown> = {}) =>
@@ -39,13 +45,23 @@ describe.each(backends)('operational events (%s)', (backend) => {
     const flaky = await receiver(() => (healthy ? 200 : 500));
     const watch = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: watcher.url, events: [] });
     const hook = await t.app.services.hooks.create(t.admin, {
-      kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'ops/repo', events: ['build:complete'], url: flaky.url,
+      kind: 'SUBJECT',
+      subjectType: 'BUILD_REPO',
+      subject: 'ops/repo',
+      events: ['build:complete'],
+      url: flaky.url,
     });
 
     // 4 failed attempts of one delivery: temporarily disabled for a minute.
     await publishBuild('ops/repo');
     const [resting] = await told(watcher, 'hook_temporarily_disabled', hook.id);
-    expect(resting).toMatchObject({ hook_kind: 'subject', subject_type: 'build_repo', subject: 'ops/repo', alert_status: 'temporarily_disabled', recent_failures: 4 });
+    expect(resting).toMatchObject({
+      hook_kind: 'subject',
+      subject_type: 'build_repo',
+      subject: 'ops/repo',
+      alert_status: 'temporarily_disabled',
+      recent_failures: 4,
+    });
     const until = Date.parse(resting!.disabled_until as string);
     expect(until - Date.parse(resting!.created_at as string)).toBe(60_000);
     expect(flaky.requests).toHaveLength(4);
@@ -67,8 +83,11 @@ describe.each(backends)('operational events (%s)', (backend) => {
     expect(gone).toMatchObject({ alert_status: 'disabled', disabled_until: null, recent_failures: 40 });
 
     // Re-enabled through GraphQL.
-    const updated = await graphql(t.url, 'mutation($id: ID!) { updateHook(input: {id: $id, isActive: true}) { hook { alertStatus } userErrors { message } } }',
-      { id: encodeGlobalID('Hook', hook.id) });
+    const updated = await graphql(
+      t.url,
+      'mutation($id: ID!) { updateHook(input: {id: $id, isActive: true}) { hook { alertStatus } userErrors { message } } }',
+      { id: encodeGlobalID('Hook', hook.id) },
+    );
     expect(updated.data!.updateHook).toEqual({ hook: { alertStatus: 'executable' }, userErrors: [] });
     await told(watcher, 'hook_enabled', hook.id, 2);
     // Once each: one backoff, one return, one disabling, one re-enabling.
@@ -81,7 +100,11 @@ describe.each(backends)('operational events (%s)', (backend) => {
     const target = await receiver();
     const watch = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: watcher.url });
     const hook = await t.app.services.hooks.create(t.admin, {
-      kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'ops/tested', events: ['build:complete'], url: target.url,
+      kind: 'SUBJECT',
+      subjectType: 'BUILD_REPO',
+      subject: 'ops/tested',
+      events: ['build:complete'],
+      url: target.url,
     });
     await t.app.db.prisma.hook.update({ where: { id: hook.id }, data: { alertStatus: 'DISABLED', recentFailures: 40 } });
     const tested = await t.app.services.deliveries.testHook(t.admin, hook.id);
@@ -99,7 +122,11 @@ describe.each(backends)('operational events (%s)', (backend) => {
     const dead = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: failing.url });
     const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'project_create', payload: {} });
     const mine = deliveries.find((d) => d.hookId === dead.id)!;
-    await eventually(async () => (await t.app.services.deliveries.getDelivery(t.admin, mine.id)).status === 'FAILED', 20_000, 'the system hook delivery FAILED');
+    await eventually(
+      async () => (await t.app.services.deliveries.getDelivery(t.admin, mine.id)).status === 'FAILED',
+      20_000,
+      'the system hook delivery FAILED',
+    );
     expect(failing.requests).toHaveLength(4);
     expect((await t.app.services.hooks.get(t.admin, dead.id)).alertStatus).toBe('EXECUTABLE');
     expect(await operationalDeliveries()).toBe(0);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { ADMIN_TOKEN, createTestDatabase, startTestApp } from '../helpers';
-import { startHookgate, type HookgateProcess } from '../process-helpers';
+import { type HookgateProcess, startHookgate } from '../process-helpers';
 import { startReceiver } from './receiver';
 
 const HOOKS = 20;
@@ -31,7 +31,8 @@ function subscribe(url: string, signal: AbortSignal): SseCount {
   const count: SseCount = { data: 0, errors: [], dataAfter: (at) => dataAt.filter((t) => t >= at).length };
   void (async () => {
     const response = await fetch(`${url}/graphql`, {
-      method: 'POST', signal,
+      method: 'POST',
+      signal,
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify({ query: 'subscription { deliveryUpdated { id status } }' }),
     });
@@ -43,7 +44,12 @@ function subscribe(url: string, signal: AbortSignal): SseCount {
       buffer += value;
       let end: number;
       while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const data = buffer.slice(0, end).split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5)).join('');
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .filter((line) => line.startsWith('data:'))
+          .map((line) => line.slice(5))
+          .join('');
         buffer = buffer.slice(end + 2);
         if (!data.trim()) continue;
         const event = JSON.parse(data) as { data?: unknown; errors?: SseCount['errors'] };
@@ -83,7 +89,7 @@ function logLines(output: string): LogLine[] {
 }
 
 describe.runIf(process.env.TEST_DATABASE_URL)('a PostgreSQL outage mid-fan-out', () => {
-  it('delivers everything within 10 s of the database\'s return, duplicates at most the sends in flight', { timeout: 480_000 }, async () => {
+  it("delivers everything within 10 s of the database's return, duplicates at most the sends in flight", { timeout: 480_000 }, async () => {
     const began = Date.now();
     const step = (what: string) => console.log(`outage test +${Date.now() - began} ms: ${what}`);
     const receiver = await startReceiver(() => new Promise<number>((resolve) => setTimeout(() => resolve(200), 150)));
@@ -103,10 +109,19 @@ describe.runIf(process.env.TEST_DATABASE_URL)('a PostgreSQL outage mid-fan-out',
     };
     try {
       for (let i = 0; i < HOOKS; i++) {
-        await t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: 'outage', events: ['job:succeed'], url: `${receiver.url}/h${i}` });
+        await t.app.services.hooks.create(t.admin, {
+          kind: 'SUBJECT',
+          subjectType: 'JOB',
+          subject: 'outage',
+          events: ['job:succeed'],
+          url: `${receiver.url}/h${i}`,
+        });
       }
       const env = {
-        DATABASE_URL: databaseUrl, HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', LOG_LEVEL: 'info',
+        DATABASE_URL: databaseUrl,
+        HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+        HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true',
+        LOG_LEVEL: 'info',
         HOOKGATE_DELIVERY_CONCURRENCY_PER_HOST: String(PER_HOST),
       };
       step('hooks created');
@@ -140,8 +155,11 @@ describe.runIf(process.env.TEST_DATABASE_URL)('a PostgreSQL outage mid-fan-out',
       // In flight at the cut (answered 150 ms after arrival) or sent during the outage.
       const sentDuring = [...new Set(receiver.requests.filter((r) => r.at >= cutAt - 1_000 && r.at < restoredAt).map((r) => String(r.headers['webhook-id'])))];
       expect(sentDuring.length).toBeGreaterThan(0);
-      await until(`the ${sentDuring.length} deliveries sent during the outage to be recorded`, async () =>
-        (await t.app.db.prisma.delivery.count({ where: { uuid: { in: sentDuring }, status: 'SUCCEEDED' } }).catch(() => -1)) === sentDuring.length, 30_000);
+      await until(
+        `the ${sentDuring.length} deliveries sent during the outage to be recorded`,
+        async () => (await t.app.db.prisma.delivery.count({ where: { uuid: { in: sentDuring }, status: 'SUCCEEDED' } }).catch(() => -1)) === sentDuring.length,
+        30_000,
+      );
       const recordedInMs = Date.now() - restoredAt;
       step(`the ${sentDuring.length} deliveries in flight at the cut or sent during it are recorded`);
       await until('a delivery after the return', () => receiver.requests.some((r) => r.at >= restoredAt), 30_000);
@@ -151,13 +169,18 @@ describe.runIf(process.env.TEST_DATABASE_URL)('a PostgreSQL outage mid-fan-out',
       // Anything sent twice would arrive about now.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const duplicates = receiver.requests.length - unique();
-      console.log(`outage: ${atCut} received before the cut, ${duringOutage} during ${OUTAGE_MS} ms; after the return: those recorded in ${recordedInMs} ms,`
-        + ` sending resumed in ${resumedInMs} ms, all ${TOTAL} in ${allInMs} ms; ${duplicates} duplicates; SSE ${sse.data} updates, ${sse.errors.length} errors`);
+      console.log(
+        `outage: ${atCut} received before the cut, ${duringOutage} during ${OUTAGE_MS} ms; after the return: those recorded in ${recordedInMs} ms,` +
+          ` sending resumed in ${resumedInMs} ms, all ${TOTAL} in ${allInMs} ms; ${duplicates} duplicates; SSE ${sse.data} updates, ${sse.errors.length} errors`,
+      );
       expect(recordedInMs).toBeLessThanOrEqual(10_000);
       expect(resumedInMs).toBeLessThanOrEqual(10_000);
       expect(duplicates).toBeLessThanOrEqual(2 * PER_HOST);
-      await until('every delivery SUCCEEDED in the database', async () =>
-        (await t.app.db.prisma.delivery.count({ where: { status: 'SUCCEEDED', event: { subject: 'outage' } } })) === TOTAL, 20_000);
+      await until(
+        'every delivery SUCCEEDED in the database',
+        async () => (await t.app.db.prisma.delivery.count({ where: { status: 'SUCCEEDED', event: { subject: 'outage' } } })) === TOTAL,
+        20_000,
+      );
 
       // The subscriber: at most one error, and updates again after the return.
       await until('the subscriber to hear updates after the return', () => sse.dataAfter(restoredAt) > 0, 20_000);
@@ -169,7 +192,10 @@ describe.runIf(process.env.TEST_DATABASE_URL)('a PostgreSQL outage mid-fan-out',
         const lines = logLines(worker.output());
         const loud = lines.filter((line) => line.level >= 40);
         console.log(`worker log, warn and above: ${loud.map((line) => line.msg).join(' | ')}`);
-        expect(lines.filter((line) => line.level >= 50), worker.output()).toEqual([]);
+        expect(
+          lines.filter((line) => line.level >= 50),
+          worker.output(),
+        ).toEqual([]);
         const perComponent = new Map<string, number>();
         for (const line of loud) perComponent.set(line.component ?? line.msg, (perComponent.get(line.component ?? line.msg) ?? 0) + 1);
         for (const [component, count] of perComponent) expect(count, `${component}: ${worker.output()}`).toBeLessThanOrEqual(1);
@@ -196,7 +222,13 @@ describe.runIf(process.env.TEST_DATABASE_URL)('a PostgreSQL outage mid-fan-out',
         done();
       },
     });
-    const config = loadConfig({ PORT: '0', DATABASE_URL: testDb.url, HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', LOG_LEVEL: 'info' });
+    const config = loadConfig({
+      PORT: '0',
+      DATABASE_URL: testDb.url,
+      HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+      HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true',
+      LOG_LEVEL: 'info',
+    });
     const app = await createApp(config, pino({ level: 'info' }, sink), { databaseTarget: testDb.target });
     await app.listen();
     const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });

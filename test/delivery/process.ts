@@ -1,5 +1,5 @@
 // Hookgate as a child process (`tsx src/main.ts`), for crash and multi-process tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -2,22 +2,28 @@
 // batches, one run at a time (advisory lock on PostgreSQL), and the figures on /metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database';
-import {
-  RetentionTask, logRetentionSteps, type RetentionBatchResult, type RetentionStep, type RetentionTaskOptions,
-} from '../../src/delivery/retention';
-import { createLogger } from '../../src/logger';
+import { logRetentionSteps, type RetentionBatchResult, type RetentionStep, RetentionTask, type RetentionTaskOptions } from '../../src/delivery/retention';
 import type { PrismaClient } from '../../src/generated/prisma/client';
 import type { DeliveryStatus } from '../../src/generated/prisma/enums';
+import { createLogger } from '../../src/logger';
 import { backends, startTestApp, type TestApp } from '../helpers';
-import { eventually, startReceiver, type Receiver } from './receiver';
+import { eventually, type Receiver, startReceiver } from './receiver';
 
 const HOUR = 3_600_000;
 
 /** A retention task over `prisma` as the app would make one, with a small batch and no rests. */
 function task(prisma: PrismaClient, tryWithLock: RetentionTaskOptions['tryWithLock'], extra: Partial<RetentionTaskOptions> = {}): RetentionTask {
   return new RetentionTask({
-    prisma, tryWithLock, logger: createLogger('silent'),
-    retentionMs: 1_000, intervalMs: HOUR, batchSize: 2, vacuum: false, minPauseMs: 0, pauseRatio: 0, ...extra,
+    prisma,
+    tryWithLock,
+    logger: createLogger('silent'),
+    retentionMs: 1_000,
+    intervalMs: HOUR,
+    batchSize: 2,
+    vacuum: false,
+    minPauseMs: 0,
+    pauseRatio: 0,
+    ...extra,
   });
 }
 
@@ -51,7 +57,8 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
   const prisma = () => t.app.db.prisma;
   const hook = (subject: string, url = r.url) =>
     t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject, events: ['build:complete'], url });
-  const event = () => prisma().event.create({ data: { name: 'build:complete', subjectType: 'BUILD_REPO', subject: 'kept/repo', payload: { big: 'x'.repeat(100) } } });
+  const event = () =>
+    prisma().event.create({ data: { name: 'build:complete', subjectType: 'BUILD_REPO', subject: 'kept/repo', payload: { big: 'x'.repeat(100) } } });
   /** A delivery written straight to the table (not due unless `nextAttemptAt` says so), with one attempt. */
   const delivery = async (eventId: number, hookId: number, status: DeliveryStatus, nextAttemptAt: Date | null = null, updatedAt?: Date) => {
     const row = await prisma().delivery.create({ data: { eventId, hookId, status, nextAttemptAt, attemptCount: 1 } });
@@ -69,9 +76,18 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
   it('removes finished deliveries past the retention with their attempts and events; keeps pending ones and what they need', async () => {
     const kept = await hook('kept/repo');
     // A real delivery, published and received: SUCCEEDED with its attempt.
-    const published = await t.app.services.deliveries.publish(t.admin, { event: 'build:complete', subjectType: 'BUILD_REPO', subject: 'kept/repo', payload: { n: 1 } });
+    const published = await t.app.services.deliveries.publish(t.admin, {
+      event: 'build:complete',
+      subjectType: 'BUILD_REPO',
+      subject: 'kept/repo',
+      payload: { n: 1 },
+    });
     const sent = published.deliveries[0]!;
-    await eventually(async () => (await prisma().delivery.findUnique({ where: { id: sent.id } }))?.status === 'SUCCEEDED', 10_000, 'the published delivery to succeed');
+    await eventually(
+      async () => (await prisma().delivery.findUnique({ where: { id: sent.id } }))?.status === 'SUCCEEDED',
+      10_000,
+      'the published delivery to succeed',
+    );
     expect(await exists.attempts(sent.id)).toBe(1);
 
     const later = new Date(Date.now() + HOUR);
@@ -132,7 +148,8 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
     const ids = (await prisma().delivery.findMany({ where: { hookId: own.id }, select: { id: true }, orderBy: { id: 'asc' } })).map((d) => d.id);
     const expire = (some: number[]) => prisma().$executeRaw`
       UPDATE deliveries SET status = 'SUCCEEDED', next_attempt_at = NULL, updated_at = now() - interval '1 hour' WHERE id = ANY(${some}::int[])`;
-    const estimate = async () => (await prisma().$queryRaw<{ rows: number }[]>`SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'deliveries'::regclass`)[0]!.rows;
+    const estimate = async () =>
+      (await prisma().$queryRaw<{ rows: number }[]>`SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'deliveries'::regclass`)[0]!.rows;
     const count = () => prisma().delivery.count();
     const retention = task(prisma(), (key, fn) => t.app.db.tryWithLock(key, fn), { vacuum: true, batchSize: 1_000 });
 
@@ -156,7 +173,8 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
     let entered!: () => void;
     const holding = new Promise<void>((resolve) => (entered = resolve));
     const blocking: RetentionStep = {
-      name: 'blocking', tables: [],
+      name: 'blocking',
+      tables: [],
       batch: async () => {
         entered();
         await released;
@@ -167,7 +185,9 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
     await holding;
     if (backend === 'postgres') {
       // Another process: its own connections to the same database.
-      const other = await openDatabase(t.app.db.kind === 'postgres' ? { kind: 'postgres', url: t.app.config.DATABASE_URL!, poolSize: 2 } : { kind: 'pglite', dataDir: null });
+      const other = await openDatabase(
+        t.app.db.kind === 'postgres' ? { kind: 'postgres', url: t.app.config.DATABASE_URL!, poolSize: 2 } : { kind: 'pglite', dataDir: null },
+      );
       try {
         expect(await task(other.prisma, (key, fn) => other.tryWithLock(key, fn)).run()).toBeNull();
       } finally {
@@ -186,7 +206,13 @@ describe.each(backends)('scheduled log retention and its metrics (%s)', { timeou
     const t = await startTestApp(backend, { HOOKGATE_LOG_RETENTION: '1s', HOOKGATE_RETENTION_INTERVAL: '1s', HOOKGATE_DELIVERY_CONCURRENCY: '0' });
     try {
       const prisma = t.app.db.prisma;
-      const hook = await t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'm/repo', events: ['build:complete'], url: 'http://127.0.0.1:9/' });
+      const hook = await t.app.services.hooks.create(t.admin, {
+        kind: 'SUBJECT',
+        subjectType: 'BUILD_REPO',
+        subject: 'm/repo',
+        events: ['build:complete'],
+        url: 'http://127.0.0.1:9/',
+      });
       const event = await prisma.event.create({ data: { name: 'build:complete', payload: {} } });
       const old = await prisma.delivery.create({ data: { eventId: event.id, hookId: hook.id, status: 'SUCCEEDED', nextAttemptAt: null } });
       await prisma.deliveryAttempt.create({ data: { deliveryId: old.id, durationMs: 1, requestUrl: 'http://127.0.0.1:9/', requestHeaders: {} } });
@@ -203,20 +229,28 @@ describe.each(backends)('scheduled log retention and its metrics (%s)', { timeou
       expect(gauge(before, 'hookgate_log_table_bytes', 'events')).toBeGreaterThan(0);
 
       // The first run comes within the interval; the delivery expires a second after it was made.
-      const after = await eventually(async () => {
-        const text = await metrics();
-        return (gauge(text, 'hookgate_retention_last_run_removed_rows', 'deliveries') ?? 0) >= 1 ? text : null;
-      }, 20_000, 'a scheduled retention run to remove the expired delivery');
+      const after = await eventually(
+        async () => {
+          const text = await metrics();
+          return (gauge(text, 'hookgate_retention_last_run_removed_rows', 'deliveries') ?? 0) >= 1 ? text : null;
+        },
+        20_000,
+        'a scheduled retention run to remove the expired delivery',
+      );
       expect(gauge(after, 'hookgate_retention_last_run_removed_rows', 'delivery_attempts')).toBe(1);
       expect(gauge(after, 'hookgate_retention_last_run_removed_rows', 'events')).toBe(1);
       expect(gauge(after, 'hookgate_retention_last_run_duration_seconds')).toBeGreaterThan(0);
       expect(gauge(after, 'hookgate_retention_last_run_timestamp_seconds')! * 1000).toBeGreaterThan(Date.now() - 60_000);
       expect(await prisma.delivery.count({ where: { id: old.id } })).toBe(0);
       expect(await prisma.event.count({ where: { id: event.id } })).toBe(0);
-      const rows = await eventually(async () => {
-        const text = await metrics();
-        return gauge(text, 'hookgate_log_table_rows', 'deliveries') === 0 ? text : null;
-      }, 10_000, 'the row metric to show the emptied table');
+      const rows = await eventually(
+        async () => {
+          const text = await metrics();
+          return gauge(text, 'hookgate_log_table_rows', 'deliveries') === 0 ? text : null;
+        },
+        10_000,
+        'the row metric to show the emptied table',
+      );
       expect(gauge(rows, 'hookgate_log_table_rows', 'events')).toBe(0);
     } finally {
       await t.close();

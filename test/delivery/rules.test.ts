@@ -1,9 +1,10 @@
 // Pure rules of the delivery engine: retry delays and auto-disable thresholds.
+
+import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { retryDelay } from '../../src/delivery/backoff';
+import { signatureHeaders, standardWebhooksKey } from '../../src/delivery/sign';
 import { alertStateAfter } from '../../src/domain/hook-health';
-import { standardWebhooksKey, signatureHeaders } from '../../src/delivery/sign';
-import { Webhook } from 'standardwebhooks';
 
 describe('retry delays', () => {
   const schedule = [5_000, 60_000, 300_000];

@@ -2,11 +2,11 @@
 // against the `whpk_` key read over GraphQL, rotation checked with the `standardwebhooks` verifier,
 // and GitLab 19's signing token through the system hooks REST API.
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, graphql, startTestApp, type TestApp } from '../helpers';
 import { call } from '../rest/helpers';
-import { eventually, startReceiver, type Received, type Receiver } from './receiver';
+import { eventually, type Received, type Receiver, startReceiver } from './receiver';
 
 const HOOK_FIELDS = 'id databaseId hasSecret signingPublicKey previousSecretExpiresAt hasSigningToken';
 const CREATE = `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { ${HOOK_FIELDS} } userErrors { field message code } } }`;
@@ -15,12 +15,17 @@ const ROTATE = `mutation($input: RotateHookSecretInput!) { rotateHookSecret(inpu
 
 /** A receiver's check of a `v1a` signature: node:crypto, the `whpk_` key and nothing else. */
 function verifiesV1a(publicKey: string, request: Pick<Received, 'headers' | 'body'>): boolean {
-  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url') }, format: 'jwk' });
-  const signed = Buffer.from(`${request.headers['webhook-id']}.${request.headers['webhook-timestamp']}.${request.body}`);
-  return String(request.headers['webhook-signature']).split(' ').some((entry) => {
-    const [version, signature] = entry.split(',');
-    return version === 'v1a' && verify(null, signed, key, Buffer.from(signature ?? '', 'base64'));
+  const key = createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url') },
+    format: 'jwk',
   });
+  const signed = Buffer.from(`${request.headers['webhook-id']}.${request.headers['webhook-timestamp']}.${request.body}`);
+  return String(request.headers['webhook-signature'])
+    .split(' ')
+    .some((entry) => {
+      const [version, signature] = entry.split(',');
+      return version === 'v1a' && verify(null, signed, key, Buffer.from(signature ?? '', 'base64'));
+    });
 }
 
 const verifiesV1 = (secret: string, request: Received) => {
@@ -49,7 +54,9 @@ describe.each(backends)('signing (%s)', (backend) => {
   /** A subject hook created over GraphQL on its own subject; returns the hook and its subject. */
   const createSubjectHook = async (extra: Record<string, unknown>) => {
     const subject = `sign/r${++subjects}`;
-    const answer = await graphql(t.url, CREATE, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject, events: ['build:complete'], url: `${r.url}/${subject}`, ...extra } });
+    const answer = await graphql(t.url, CREATE, {
+      input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject, events: ['build:complete'], url: `${r.url}/${subject}`, ...extra },
+    });
     expect(answer.data?.createHook.userErrors).toEqual([]);
     return { hook: answer.data!.createHook.hook, subject };
   };
@@ -70,7 +77,11 @@ describe.each(backends)('signing (%s)', (backend) => {
     expect(verifiesV1a(hook.signingPublicKey, { ...request, body: request.body.replace('ed25519', 'ed25518') })).toBe(false);
     expect(verifiesV1a(hook.signingPublicKey, { ...request, headers: { ...request.headers, 'webhook-id': 'msg_other' } })).toBe(false);
     // The private key is never readable, and the log stores no signature.
-    const stored = await eventually(() => t.app.db.prisma.deliveryAttempt.findFirst({ where: { delivery: { hookId: hook.databaseId } } }), 10_000, 'the stored attempt');
+    const stored = await eventually(
+      () => t.app.db.prisma.deliveryAttempt.findFirst({ where: { delivery: { hookId: hook.databaseId } } }),
+      10_000,
+      'the stored attempt',
+    );
     expect(stored.requestHeaders).toMatchObject({ 'webhook-signature': '[redacted]' });
   });
 
@@ -87,15 +98,37 @@ describe.each(backends)('signing (%s)', (backend) => {
       expect(verifiesV1a(expected, await deliver(subject))).toBe(true);
     }
     const otherPub = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
-    for (const bad of ['whsk_', 'whsk_not-base64!', `whsk_${seed.subarray(0, 31).toString('base64')}`, `whsk_${Buffer.concat([seed, otherPub]).toString('base64')}`]) {
-      const answer = await graphql(t.url, CREATE, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'sign/bad', events: ['build:complete'], url: r.url, secret: bad } });
-      expect(answer.data?.createHook.userErrors, bad).toEqual([{ field: ['input', 'secret'], message: expect.stringContaining('not a valid Ed25519 key'), code: 'VALIDATION_FAILED' }]);
-      const v1 = await call(t.url, 'POST', '/v1/hooks', { headers: { authorization: `Token ${t.adminToken}` }, body: { subject_type: 'build_repo', subject: 'sign/bad', events: ['build:complete'], url: r.url, secret: bad } });
+    for (const bad of [
+      'whsk_',
+      'whsk_not-base64!',
+      `whsk_${seed.subarray(0, 31).toString('base64')}`,
+      `whsk_${Buffer.concat([seed, otherPub]).toString('base64')}`,
+    ]) {
+      const answer = await graphql(t.url, CREATE, {
+        input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'sign/bad', events: ['build:complete'], url: r.url, secret: bad },
+      });
+      expect(answer.data?.createHook.userErrors, bad).toEqual([
+        { field: ['input', 'secret'], message: expect.stringContaining('not a valid Ed25519 key'), code: 'VALIDATION_FAILED' },
+      ]);
+      const v1 = await call(t.url, 'POST', '/v1/hooks', {
+        headers: { authorization: `Token ${t.adminToken}` },
+        body: { subject_type: 'build_repo', subject: 'sign/bad', events: ['build:complete'], url: r.url, secret: bad },
+      });
       expect(v1.status, v1.text).toBe(400);
       expect(v1.body).toMatchObject({ errors: [{ code: 'invalid_args', field: 'secret' }] });
     }
     // The scheme must match the secret given.
-    const mismatch = await graphql(t.url, CREATE, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'sign/bad', events: ['build:complete'], url: r.url, secret: 'plain', signatureScheme: 'ED25519' } });
+    const mismatch = await graphql(t.url, CREATE, {
+      input: {
+        kind: 'SUBJECT',
+        subjectType: 'BUILD_REPO',
+        subject: 'sign/bad',
+        events: ['build:complete'],
+        url: r.url,
+        secret: 'plain',
+        signatureScheme: 'ED25519',
+      },
+    });
     expect(mismatch.data?.createHook.userErrors).toMatchObject([{ field: ['input', 'signatureScheme'], code: 'VALIDATION_FAILED' }]);
   });
 
@@ -168,14 +201,19 @@ describe.each(backends)('signing (%s)', (backend) => {
 
     for (const graceHours of [-1, 168.5, 1000]) {
       const refused = await graphql(t.url, ROTATE, { input: { id: hook.id, graceHours } });
-      expect(refused.data?.rotateHookSecret.userErrors).toEqual([{ field: ['input', 'graceHours'], message: 'must be between 0 and 168', code: 'VALIDATION_FAILED' }]);
+      expect(refused.data?.rotateHookSecret.userErrors).toEqual([
+        { field: ['input', 'graceHours'], message: 'must be between 0 and 168', code: 'VALIDATION_FAILED' },
+      ]);
     }
   });
 
   it('GitLab signing_token: deliveries signed with it (v1), X-Gitlab-Token stays the plain token; presence flags; bad tokens 422', async () => {
     const admin = { 'private-token': t.adminToken };
     const signingToken = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
-    const created = await call(t.url, 'POST', '/api/v4/hooks', { headers: admin, body: { url: `${r.url}/gl-signed`, token: 'plain-token', signing_token: signingToken } });
+    const created = await call(t.url, 'POST', '/api/v4/hooks', {
+      headers: admin,
+      body: { url: `${r.url}/gl-signed`, token: 'plain-token', signing_token: signingToken },
+    });
     expect(created.status, created.text).toBe(201);
     const hook = created.body as Record<string, unknown>;
     expect(Object.keys(hook).slice(-4)).toEqual(['disabled_until', 'custom_headers', 'token_present', 'signing_token_present']);
@@ -201,7 +239,14 @@ describe.each(backends)('signing (%s)', (backend) => {
 
     const bare = await call(t.url, 'POST', '/api/v4/hooks', { headers: admin, body: { url: `${r.url}/gl-bare` } });
     expect(bare.body).toMatchObject({ token_present: false, signing_token_present: false });
-    for (const bad of ['abc', 'whsec_', `whsec_${Buffer.alloc(16).toString('base64')}`, `whsec_${Buffer.alloc(33).toString('base64')}`, `whsk_${Buffer.alloc(32, 1).toString('base64')}`, 'whsec_***']) {
+    for (const bad of [
+      'abc',
+      'whsec_',
+      `whsec_${Buffer.alloc(16).toString('base64')}`,
+      `whsec_${Buffer.alloc(33).toString('base64')}`,
+      `whsk_${Buffer.alloc(32, 1).toString('base64')}`,
+      'whsec_***',
+    ]) {
       const answer = await call(t.url, 'PUT', `/api/v4/hooks/${hook.id}`, { headers: admin, body: { signing_token: bad } });
       expect(answer.status, bad).toBe(422);
       expect(answer.body).toEqual({ message: { signing_token: ['is invalid'] } });
@@ -209,7 +254,9 @@ describe.each(backends)('signing (%s)', (backend) => {
     // GraphQL's signingToken: the same rule; a subject hook has none.
     const refused = await graphql(t.url, UPDATE, { input: { id: globalId(Number(hook.id)), signingToken: 'whsec_short' } });
     expect(refused.data?.updateHook.userErrors).toEqual([{ field: ['input', 'signingToken'], message: 'is invalid', code: 'VALIDATION_FAILED' }]);
-    const subjectToken = await graphql(t.url, CREATE, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'sign/tok', events: ['build:complete'], url: r.url, signingToken } });
+    const subjectToken = await graphql(t.url, CREATE, {
+      input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'sign/tok', events: ['build:complete'], url: r.url, signingToken },
+    });
     expect(subjectToken.data?.createHook.userErrors).toMatchObject([{ field: ['input', 'signingToken'], message: 'applies to system hooks only' }]);
   });
 

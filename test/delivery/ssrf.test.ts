@@ -1,15 +1,25 @@
 // The SSRF guard: unit checks of every spelling, then a real Hookgate with the guard on, where a
 // forbidden target is refused when saved and again when sent, and never reaches the receiver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCALHOST_REFUSED, LOCAL_NETWORK_REFUSED, SsrfGuard, classifyAddress } from '../../src/delivery/ssrf';
+import { classifyAddress, LOCAL_NETWORK_REFUSED, LOCALHOST_REFUSED, SsrfGuard } from '../../src/delivery/ssrf';
 import { ValidationError } from '../../src/domain/errors';
 import { backends, startTestApp, type TestApp } from '../helpers';
-import { eventually, startReceiver, type Receiver } from './receiver';
+import { eventually, type Receiver, startReceiver } from './receiver';
 
 /** The metadata addresses ipaddr.js alone lets through, in the spellings an attacker would use. */
-const METADATA_URLS = ['http://169.254.170.2/v2/credentials', 'http://169.254.169.253/', 'http://100.100.100.200/latest/meta-data', 'http://192.0.0.192/',
-  'http://[fd00:ec2::23]/', 'http://[64:ff9b::a9fe:a9fe]/', 'http://[64:ff9b:1::a9fe:a9fe]/', 'http://[::a9fe:a9fe]/', 'http://[2002:a9fe:a9fe::]/',
-  'http://metadata.goog/', 'http://METADATA.GOOG./computeMetadata/v1/'];
+const METADATA_URLS = [
+  'http://169.254.170.2/v2/credentials',
+  'http://169.254.169.253/',
+  'http://100.100.100.200/latest/meta-data',
+  'http://192.0.0.192/',
+  'http://[fd00:ec2::23]/',
+  'http://[64:ff9b::a9fe:a9fe]/',
+  'http://[64:ff9b:1::a9fe:a9fe]/',
+  'http://[::a9fe:a9fe]/',
+  'http://[2002:a9fe:a9fe::]/',
+  'http://metadata.goog/',
+  'http://METADATA.GOOG./computeMetadata/v1/',
+];
 
 const strict = new SsrfGuard({ allowLocalRequests: false, allowlist: [] });
 const relaxed = new SsrfGuard({ allowLocalRequests: true, allowlist: [] });
@@ -33,18 +43,39 @@ describe('SSRF guard', () => {
 
   it('judges IPv6 forms that carry an IPv4 address by the address they carry', () => {
     const cases: [string, string][] = [
-      ['::127.0.0.1', 'loopback'], ['::7f00:1', 'loopback'], ['::a9fe:a9fe', 'metadata'], ['::10.0.0.1', 'local'], ['::8.8.8.8', 'local'],
-      ['64:ff9b::a9fe:a9fe', 'metadata'], ['64:ff9b::127.0.0.1', 'loopback'], ['64:ff9b:1::a9fe:a9fe', 'metadata'], ['64:ff9b::808:808', 'local'],
-      ['2002:7f00:1::', 'loopback'], ['2002:a9fe:a9fe::1', 'metadata'], ['2002:0a00:0001::', 'local'],
+      ['::127.0.0.1', 'loopback'],
+      ['::7f00:1', 'loopback'],
+      ['::a9fe:a9fe', 'metadata'],
+      ['::10.0.0.1', 'local'],
+      ['::8.8.8.8', 'local'],
+      ['64:ff9b::a9fe:a9fe', 'metadata'],
+      ['64:ff9b::127.0.0.1', 'loopback'],
+      ['64:ff9b:1::a9fe:a9fe', 'metadata'],
+      ['64:ff9b::808:808', 'local'],
+      ['2002:7f00:1::', 'loopback'],
+      ['2002:a9fe:a9fe::1', 'metadata'],
+      ['2002:0a00:0001::', 'local'],
       // Teredo: server 127.0.0.1 in bits 32-63; client 169.254.169.254 obfuscated (xor 0xffff) in the last 32.
-      ['2001:0:7f00:1::', 'loopback'], ['2001:0:808:808::5601:5601', 'metadata'],
+      ['2001:0:7f00:1::', 'loopback'],
+      ['2001:0:808:808::5601:5601', 'metadata'],
     ];
     for (const [address, verdict] of cases) expect(classifyAddress(address), address).toBe(verdict);
   });
 
   it('treats every cloud metadata address as metadata', () => {
-    for (const address of ['169.254.169.254', '169.254.170.2', '169.254.169.253', '169.254.0.1', '169.254.255.255', '100.100.100.200', '192.0.0.192',
-      'fd00:ec2::254', 'fd00:ec2::23', 'fd00:ec2::ffff:ffff:ffff:ffff', '::ffff:100.100.100.200']) {
+    for (const address of [
+      '169.254.169.254',
+      '169.254.170.2',
+      '169.254.169.253',
+      '169.254.0.1',
+      '169.254.255.255',
+      '100.100.100.200',
+      '192.0.0.192',
+      'fd00:ec2::254',
+      'fd00:ec2::23',
+      'fd00:ec2::ffff:ffff:ffff:ffff',
+      '::ffff:100.100.100.200',
+    ]) {
       expect(classifyAddress(address), address).toBe('metadata');
     }
     expect(classifyAddress('100.100.100.201')).toBe('local'); // CGNAT, not metadata
@@ -52,13 +83,40 @@ describe('SSRF guard', () => {
   });
 
   it('refuses loopback in every spelling, and local networks, when local requests are not allowed', async () => {
-    for (const url of ['http://127.0.0.1/', 'http://2130706433/', 'http://0x7f.1/', 'http://0177.0.0.1/', 'http://0x7f000001/', 'http://127.1/',
-      'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[::127.0.0.1]/', 'http://[64:ff9b::7f00:1]/', 'http://[2002:7f00:1::]/', 'http://0.0.0.0/', 'http://[::]/', 'http://localhost/', 'http://LOCALHOST./', 'http://a.localhost/']) {
+    for (const url of [
+      'http://127.0.0.1/',
+      'http://2130706433/',
+      'http://0x7f.1/',
+      'http://0177.0.0.1/',
+      'http://0x7f000001/',
+      'http://127.1/',
+      'http://[::1]/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://[::127.0.0.1]/',
+      'http://[64:ff9b::7f00:1]/',
+      'http://[2002:7f00:1::]/',
+      'http://0.0.0.0/',
+      'http://[::]/',
+      'http://localhost/',
+      'http://LOCALHOST./',
+      'http://a.localhost/',
+    ]) {
       expect(await strict.check(url), url).toBe(LOCALHOST_REFUSED);
       expect(strict.preflight(url) ?? (await strict.check(url)), url).toBe(LOCALHOST_REFUSED);
     }
-    for (const url of ['http://10.0.0.1/', 'http://192.168.0.1:8080/x', 'http://172.31.255.255/', 'http://169.254.0.1/', 'http://100.100.0.1/',
-      'http://[fd00::1]/', 'http://[fe80::1]/', 'http://224.0.0.1/', 'http://[::ffff:10.0.0.1]/', 'http://012.0.0.1/', 'http://0xa000001/']) {
+    for (const url of [
+      'http://10.0.0.1/',
+      'http://192.168.0.1:8080/x',
+      'http://172.31.255.255/',
+      'http://169.254.0.1/',
+      'http://100.100.0.1/',
+      'http://[fd00::1]/',
+      'http://[fe80::1]/',
+      'http://224.0.0.1/',
+      'http://[::ffff:10.0.0.1]/',
+      'http://012.0.0.1/',
+      'http://0xa000001/',
+    ]) {
       expect(await strict.check(url), url).toBe(LOCAL_NETWORK_REFUSED);
     }
     expect(await strict.check('https://8.8.8.8/hook')).toBeNull();
@@ -67,8 +125,15 @@ describe('SSRF guard', () => {
   });
 
   it('always refuses cloud metadata endpoints, even with local requests allowed', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fd00:ec2::254]/', 'http://metadata.google.internal/', 'http://METADATA.google.internal./x',
-      'http://[::ffff:169.254.169.254]/', 'http://2852039166/', ...METADATA_URLS]) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://[fd00:ec2::254]/',
+      'http://metadata.google.internal/',
+      'http://METADATA.google.internal./x',
+      'http://[::ffff:169.254.169.254]/',
+      'http://2852039166/',
+      ...METADATA_URLS,
+    ]) {
       expect(await relaxed.check(url), url).toBe(LOCAL_NETWORK_REFUSED);
       expect(relaxed.preflight(url), url).toBe(LOCAL_NETWORK_REFUSED);
     }
@@ -124,16 +189,28 @@ describe.each(backends)('SSRF guard in a running Hookgate (%s)', (backend) => {
     await expect(create('http://192.168.0.10/')).rejects.toMatchObject({ issues: [{ message: LOCAL_NETWORK_REFUSED }] });
     await expect(create('http://169.254.169.254/')).rejects.toThrow(ValidationError);
     const hook = await create('https://8.8.8.8/hook');
-    await expect(t.app.services.hooks.update(t.admin, hook.id, { url: `http://0x7f.1:${r.port}/` })).rejects.toMatchObject({ issues: [{ message: LOCALHOST_REFUSED }] });
+    await expect(t.app.services.hooks.update(t.admin, hook.id, { url: `http://0x7f.1:${r.port}/` })).rejects.toMatchObject({
+      issues: [{ message: LOCALHOST_REFUSED }],
+    });
     await t.app.services.hooks.delete(t.admin, hook.id);
     // A zone id is named as the problem, not the scheme.
     await expect(create('http://[fe80::1%25eth0]/')).rejects.toMatchObject({ issues: [{ field: 'url', message: expect.stringMatching(/zone identifiers/) }] });
   });
 
   it('refuses them again at send time: a stored forbidden hook never reaches the receiver', async () => {
-    const spellings = [`http://127.0.0.1:${r.port}/a`, `http://2130706433:${r.port}/b`, `http://0x7f.1:${r.port}/c`, `http://0177.0.0.1:${r.port}/d`,
-      `http://localhost:${r.port}/e`, `http://[::ffff:127.0.0.1]:${r.port}/f`, `http://{host}:${r.port}/g`, `http://[::127.0.0.1]:${r.port}/h`,
-      `http://[64:ff9b::7f00:1]:${r.port}/i`, `http://[2002:7f00:1::]:${r.port}/j`, `http://[2001:0:7f00:1::]:${r.port}/k`];
+    const spellings = [
+      `http://127.0.0.1:${r.port}/a`,
+      `http://2130706433:${r.port}/b`,
+      `http://0x7f.1:${r.port}/c`,
+      `http://0177.0.0.1:${r.port}/d`,
+      `http://localhost:${r.port}/e`,
+      `http://[::ffff:127.0.0.1]:${r.port}/f`,
+      `http://{host}:${r.port}/g`,
+      `http://[::127.0.0.1]:${r.port}/h`,
+      `http://[64:ff9b::7f00:1]:${r.port}/i`,
+      `http://[2002:7f00:1::]:${r.port}/j`,
+      `http://[2001:0:7f00:1::]:${r.port}/k`,
+    ];
     // Written straight to the table, as if saved before the guard existed.
     const hooks: { id: number }[] = [];
     for (const url of spellings) hooks.push(await t.app.db.prisma.hook.create({ data: { kind: 'SYSTEM', url, events: [] } }));
@@ -163,7 +240,9 @@ describe.each(backends)('metadata addresses with local requests allowed (%s)', (
 
   it('refuses each one when saved and when sent, without ever connecting', async () => {
     for (const url of METADATA_URLS) {
-      await expect(t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url }), url).rejects.toMatchObject({ issues: [{ field: 'url', message: LOCAL_NETWORK_REFUSED }] });
+      await expect(t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url }), url).rejects.toMatchObject({
+        issues: [{ field: 'url', message: LOCAL_NETWORK_REFUSED }],
+      });
     }
     for (const url of METADATA_URLS) await t.app.db.prisma.hook.create({ data: { kind: 'SYSTEM', url, events: [] } });
     const { deliveries } = await t.app.services.deliveries.publish(t.admin, { event: 'project_create', payload: {} });

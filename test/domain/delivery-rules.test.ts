@@ -1,6 +1,6 @@
 // The recovery and catch-up window rules on their own (no database).
 import { describe, expect, it } from 'vitest';
-import { MAX_REDELIVER_FAILED, checkRecoveryWindow, tooManyToRedeliver } from '../../src/domain/delivery-recovery';
+import { checkRecoveryWindow, MAX_REDELIVER_FAILED, tooManyToRedeliver } from '../../src/domain/delivery-recovery';
 import { checkCatchUpWindow } from '../../src/domain/delivery-search';
 import { ValidationError } from '../../src/domain/errors';
 
@@ -41,7 +41,8 @@ describe('deliveryUpdated catch-up window', () => {
   it('accepts a cursor within the log retention and refuses an older one', () => {
     const retention = 7 * DAY;
     expect(() => checkCatchUpWindow({ updatedAt: new Date(now.getTime() - retention + 1000), id: 1 }, now, retention)).not.toThrow();
-    expect(issue(() => checkCatchUpWindow({ updatedAt: new Date(now.getTime() - retention - 1000), id: 1 }, now, retention)))
-      .toEqual([{ field: 'after', message: expect.stringContaining('catch-up window (7 days') }]);
+    expect(issue(() => checkCatchUpWindow({ updatedAt: new Date(now.getTime() - retention - 1000), id: 1 }, now, retention))).toEqual([
+      { field: 'after', message: expect.stringContaining('catch-up window (7 days') },
+    ]);
   });
 });

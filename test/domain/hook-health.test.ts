@@ -1,14 +1,23 @@
 // The rules of a hook's health (src/domain/hook-health.ts), as pure functions.
 import { describe, expect, it } from 'vitest';
 import {
-  attemptEffect, combineEffects, healthAfter, operationalEvent, operationalEventFor, parseRetryAfter, sendDecision,
+  attemptEffect,
+  combineEffects,
   type HookHealth,
+  healthAfter,
+  operationalEvent,
+  operationalEventFor,
+  parseRetryAfter,
+  sendDecision,
 } from '../../src/domain/hook-health';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(now.getTime() + ms);
-const answer = (status: number | null, headers: Record<string, string> | null = null) =>
-  ({ succeeded: status !== null && status >= 200 && status < 300, responseStatus: status, responseHeaders: headers });
+const answer = (status: number | null, headers: Record<string, string> | null = null) => ({
+  succeeded: status !== null && status >= 200 && status < 300,
+  responseStatus: status,
+  responseHeaders: headers,
+});
 
 describe('Retry-After', () => {
   it('takes delta-seconds and HTTP-dates, caps them at a day, and ignores the past and junk', () => {
@@ -99,10 +108,19 @@ describe('announcing changes', () => {
     });
     expect(event.name).toBe('hook_temporarily_disabled');
     expect(event.excludeHookId).toBe(7);
-    expect(JSON.stringify(event.payload)).toBe(JSON.stringify({
-      event_name: 'hook_temporarily_disabled', hook_id: 7, hook_kind: 'subject', subject_type: 'build_repo', subject: 'ns/repo',
-      alert_status: 'temporarily_disabled', disabled_until: '2026-01-01T00:01:00.000Z', recent_failures: 4, created_at: '2026-01-01T00:00:00.000Z',
-    }));
+    expect(JSON.stringify(event.payload)).toBe(
+      JSON.stringify({
+        event_name: 'hook_temporarily_disabled',
+        hook_id: 7,
+        hook_kind: 'subject',
+        subject_type: 'build_repo',
+        subject: 'ns/repo',
+        alert_status: 'temporarily_disabled',
+        disabled_until: '2026-01-01T00:01:00.000Z',
+        recent_failures: 4,
+        created_at: '2026-01-01T00:00:00.000Z',
+      }),
+    );
   });
 });
 
@@ -112,8 +130,10 @@ describe('sending', () => {
     expect(sendDecision(hook, now)).toEqual({ action: 'send' });
     expect(sendDecision({ ...hook, retryAfterUntil: at(-1) }, now)).toEqual({ action: 'send' });
     expect(sendDecision({ ...hook, retryAfterUntil: at(3_000) }, now)).toEqual({ action: 'wait', until: at(3_000) });
-    expect(sendDecision({ ...hook, alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: at(60_000), retryAfterUntil: at(3_000) }, now))
-      .toEqual({ action: 'wait', until: at(60_000) });
+    expect(sendDecision({ ...hook, alertStatus: 'TEMPORARILY_DISABLED', disabledUntil: at(60_000), retryAfterUntil: at(3_000) }, now)).toEqual({
+      action: 'wait',
+      until: at(60_000),
+    });
     expect(sendDecision({ ...hook, alertStatus: 'DISABLED' }, now)).toEqual({ action: 'abandon' });
     expect(sendDecision({ ...hook, isActive: false }, now)).toEqual({ action: 'abandon' });
   });

@@ -1,10 +1,10 @@
 // The SQL the REST hot paths cost: a hook by id (with its creator and url-variable keys) is one
 // statement, so `GET /api/v4/hooks/:id` with a cached token is one database round-trip.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database';
 import type { Actor } from '../../src/domain/actor';
 import { HookService } from '../../src/domain/hooks';
 import { UserService } from '../../src/domain/users';
-import type { Database } from '../../src/db/database';
 import { PrismaClient } from '../../src/generated/prisma/client';
 import { backends, openTestDatabase } from '../helpers';
 

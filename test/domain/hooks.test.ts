@@ -1,10 +1,10 @@
 // Every validation and authorization rule of the hook service, on each backend.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database';
 import type { Actor } from '../../src/domain/actor';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../src/domain/errors';
-import { HookService, type CreateHookInput } from '../../src/domain/hooks';
+import { type CreateHookInput, HookService } from '../../src/domain/hooks';
 import { UserService } from '../../src/domain/users';
-import type { Database } from '../../src/db/database';
 import { backends, openTestDatabase } from '../helpers';
 
 const subjectHook = (overrides: Partial<CreateHookInput> = {}): CreateHookInput => ({
@@ -55,8 +55,16 @@ describe.each(backends)('HookService on %s', (backend) => {
     it('creates with defaults, collapsing duplicate events', async () => {
       const hook = await hooks.create(alice, subjectHook({ events: ['build:complete', 'build:complete'], name: 'ci', secret: 's3cret' }));
       expect(hook).toMatchObject({
-        kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'alice/app', namespace: 'alice', events: ['build:complete'],
-        name: 'ci', secret: 's3cret', isActive: true, alertStatus: 'EXECUTABLE', createdById: alice.id,
+        kind: 'SUBJECT',
+        subjectType: 'BUILD_REPO',
+        subject: 'alice/app',
+        namespace: 'alice',
+        events: ['build:complete'],
+        name: 'ci',
+        secret: 's3cret',
+        isActive: true,
+        alertStatus: 'EXECUTABLE',
+        createdById: alice.id,
       });
       expect(hook.createdBy?.username).toBe('alice');
       expect(hook.createdAt).toBeInstanceOf(Date);
@@ -104,13 +112,16 @@ describe.each(backends)('HookService on %s', (backend) => {
       expect(issues.map((i) => i.field).sort()).toEqual(['events', 'subject', 'subjectType']);
     });
 
-    it.each([['BUILD_REPO', 'no-slash'], ['IMAGE_REPO', 'a/b/c'], ['JOB', 'has space'], ['BUILD_REPO', '']] as const)(
-      'rejects the subject %s %j', async (subjectType, subject) => {
-        const events = subjectType === 'JOB' ? ['job:fail'] : subjectType === 'IMAGE_REPO' ? ['image:push'] : ['build:complete'];
-        const issues = await validationIssues(hooks.create(root, subjectHook({ subjectType, subject, events })));
-        expect(issues.map((i) => i.field)).toEqual(['subject']);
-      },
-    );
+    it.each([
+      ['BUILD_REPO', 'no-slash'],
+      ['IMAGE_REPO', 'a/b/c'],
+      ['JOB', 'has space'],
+      ['BUILD_REPO', ''],
+    ] as const)('rejects the subject %s %j', async (subjectType, subject) => {
+      const events = subjectType === 'JOB' ? ['job:fail'] : subjectType === 'IMAGE_REPO' ? ['image:push'] : ['build:complete'];
+      const issues = await validationIssues(hooks.create(root, subjectHook({ subjectType, subject, events })));
+      expect(issues.map((i) => i.field)).toEqual(['subject']);
+    });
 
     it('refuses branch filters and event flags, which belong to system hooks', async () => {
       const issues = await validationIssues(hooks.create(root, subjectHook({ pushEventsBranchFilter: 'main', eventToggles: { push: true } })));
@@ -147,8 +158,14 @@ describe.each(backends)('HookService on %s', (backend) => {
     it("creates with GitLab's defaults", async () => {
       const hook = await hooks.create(root, { kind: 'SYSTEM', url: 'https://example.com/system' });
       expect(hook).toMatchObject({
-        kind: 'SYSTEM', events: ['repository_update'], enableSslVerification: true, branchFilterStrategy: 'WILDCARD',
-        pushEventsBranchFilter: null, subjectType: null, subject: null, namespace: null,
+        kind: 'SYSTEM',
+        events: ['repository_update'],
+        enableSslVerification: true,
+        branchFilterStrategy: 'WILDCARD',
+        pushEventsBranchFilter: null,
+        subjectType: null,
+        subject: null,
+        namespace: null,
       });
     });
 
@@ -165,14 +182,25 @@ describe.each(backends)('HookService on %s', (backend) => {
     });
 
     it('validates regex branch filters with RE2 and clears the filter for all_branches', async () => {
-      const issues = await validationIssues(hooks.create(root, {
-        kind: 'SYSTEM', url: 'https://example.com', branchFilterStrategy: 'REGEX', pushEventsBranchFilter: '(unclosed',
-      }));
+      const issues = await validationIssues(
+        hooks.create(root, {
+          kind: 'SYSTEM',
+          url: 'https://example.com',
+          branchFilterStrategy: 'REGEX',
+          pushEventsBranchFilter: '(unclosed',
+        }),
+      );
       expect(issues).toEqual([{ field: 'pushEventsBranchFilter', message: 'not valid RE2 syntax' }]);
       // Backreferences and lookarounds are not RE2: refused rather than run by a backtracking engine.
-      await expect(hooks.create(root, { kind: 'SYSTEM', url: 'https://example.com', branchFilterStrategy: 'REGEX', pushEventsBranchFilter: '(a)\\1' }))
-        .rejects.toBeInstanceOf(ValidationError);
-      const hook = await hooks.create(root, { kind: 'SYSTEM', url: 'https://example.com', branchFilterStrategy: 'REGEX', pushEventsBranchFilter: '^release/.*$' });
+      await expect(
+        hooks.create(root, { kind: 'SYSTEM', url: 'https://example.com', branchFilterStrategy: 'REGEX', pushEventsBranchFilter: '(a)\\1' }),
+      ).rejects.toBeInstanceOf(ValidationError);
+      const hook = await hooks.create(root, {
+        kind: 'SYSTEM',
+        url: 'https://example.com',
+        branchFilterStrategy: 'REGEX',
+        pushEventsBranchFilter: '^release/.*$',
+      });
       expect(hook.pushEventsBranchFilter).toBe('^release/.*$');
       const all = await hooks.update(root, hook.id, { branchFilterStrategy: 'ALL_BRANCHES' });
       expect(all).toMatchObject({ branchFilterStrategy: 'ALL_BRANCHES', pushEventsBranchFilter: null });
@@ -210,7 +238,8 @@ describe.each(backends)('HookService on %s', (backend) => {
       const created = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => capped.create(root, subjectHook({ subject: `capped/app${i}` }))));
       expect(created.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
       for (const result of created) {
-        if (result.status === 'rejected') expect((result.reason as ValidationError).issues).toEqual([{ field: 'subject', message: 'namespace capped already has the maximum of 2 hooks' }]);
+        if (result.status === 'rejected')
+          expect((result.reason as ValidationError).issues).toEqual([{ field: 'subject', message: 'namespace capped already has the maximum of 2 hooks' }]);
       }
       // Bare job hooks have no namespace to count against.
       for (let i = 0; i < 3; i++) await capped.create(root, subjectHook({ subjectType: 'JOB', subject: `uncapped-${i}`, events: ['job:fail'] }));

@@ -3,7 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { customHeaderKeyIssue, customHeaderValueIssue, planCustomHeaders } from '../../src/domain/custom-headers';
 import {
-  applySigningInput, generateEd25519Secret, generateHmacSecret, isGitlabSigningToken, parseEd25519Secret, rotate, signingPublicKey, signingSecrets,
+  applySigningInput,
+  generateEd25519Secret,
+  generateHmacSecret,
+  isGitlabSigningToken,
+  parseEd25519Secret,
+  rotate,
+  signingPublicKey,
+  signingSecrets,
 } from '../../src/domain/signing';
 
 const seed = Buffer.alloc(32, 42);
@@ -15,7 +22,13 @@ describe('signing rules', () => {
     const pub = Buffer.from(fromSeed!.publicKey.slice(5), 'base64');
     expect(parseEd25519Secret(`whsk_${Buffer.concat([seed, pub]).toString('base64')}`)?.publicKey).toBe(fromSeed!.publicKey);
     expect(parseEd25519Secret(`whsk_${Buffer.concat([seed, Buffer.alloc(32)]).toString('base64')}`)).toBeNull();
-    for (const bad of ['whsk_', 'whsk_%%%', `whsk_${Buffer.alloc(31).toString('base64')}`, `whsk_${Buffer.alloc(48).toString('base64')}`, `whsec_${seed.toString('base64')}`]) {
+    for (const bad of [
+      'whsk_',
+      'whsk_%%%',
+      `whsk_${Buffer.alloc(31).toString('base64')}`,
+      `whsk_${Buffer.alloc(48).toString('base64')}`,
+      `whsec_${seed.toString('base64')}`,
+    ]) {
       expect(parseEd25519Secret(bad), bad).toBeNull();
     }
     const generated = generateEd25519Secret();
@@ -39,11 +52,21 @@ describe('signing rules', () => {
 
   it('rotation keeps the old secret for the grace period and generates in the current scheme', () => {
     const now = new Date('2026-01-01T00:00:00Z');
-    const hook = { kind: 'SUBJECT' as const, secret: `whsk_${seed.toString('base64')}`, signingToken: null, previousSecret: null, previousSecretExpiresAt: null };
+    const hook = {
+      kind: 'SUBJECT' as const,
+      secret: `whsk_${seed.toString('base64')}`,
+      signingToken: null,
+      previousSecret: null,
+      previousSecretExpiresAt: null,
+    };
     const result = rotate(hook, {}, now);
     expect(result.issues).toEqual([]);
     expect(result.secret).toMatch(/^whsk_/);
-    expect(result.changes).toMatchObject({ secret: result.secret, previousSecret: hook.secret, previousSecretExpiresAt: new Date(now.getTime() + 24 * 3_600_000) });
+    expect(result.changes).toMatchObject({
+      secret: result.secret,
+      previousSecret: hook.secret,
+      previousSecretExpiresAt: new Date(now.getTime() + 24 * 3_600_000),
+    });
     expect(rotate(hook, { graceHours: 0 }, now).changes).toMatchObject({ previousSecret: null, previousSecretExpiresAt: null });
     expect(rotate({ ...hook, secret: 'plain' }, {}, now).secret).toMatch(/^whsec_/);
     expect(rotate(hook, { graceHours: 169 }, now).issues).toEqual([{ field: 'graceHours', message: 'must be between 0 and 168' }]);
@@ -58,24 +81,39 @@ describe('signing rules', () => {
     expect(applySigningInput('SUBJECT', current, { secret: 'new' }).changes).toEqual({ secret: 'new', previousSecret: null, previousSecretExpiresAt: null });
     expect(applySigningInput('SUBJECT', current, { signatureScheme: 'ED25519' }).changes.secret).toMatch(/^whsk_/);
     expect(applySigningInput('SUBJECT', current, { signatureScheme: 'HMAC_SHA256' }).issues).toEqual([]);
-    expect(applySigningInput('SUBJECT', { secret: generateEd25519Secret(), signingToken: null }, { signatureScheme: 'HMAC_SHA256' }).issues[0]?.field).toBe('signatureScheme');
+    expect(applySigningInput('SUBJECT', { secret: generateEd25519Secret(), signingToken: null }, { signatureScheme: 'HMAC_SHA256' }).issues[0]?.field).toBe(
+      'signatureScheme',
+    );
     expect(applySigningInput('SYSTEM', current, { signatureScheme: 'ED25519' }).changes).toMatchObject({ signingToken: expect.stringMatching(/^whsk_/) });
-    expect(applySigningInput('SYSTEM', current, { secret: generateEd25519Secret() }).issues).toEqual([{ field: 'secret', message: 'must not be a signing key' }]);
+    expect(applySigningInput('SYSTEM', current, { secret: generateEd25519Secret() }).issues).toEqual([
+      { field: 'secret', message: 'must not be a signing key' },
+    ]);
   });
 });
 
 describe('custom header rules', () => {
   it('keys are HTTP tokens that Hookgate does not set; values printable ASCII, 1 to 2,048', () => {
     expect(customHeaderKeyIssue('X-Team')).toBeNull();
-    for (const key of ['', 'a b', 'a:b', 'x'.repeat(65), 'HOST', 'Webhook-Id', 'X-GITLAB-TOKEN', 'x-hookgate-event']) expect(customHeaderKeyIssue(key), key).not.toBeNull();
+    for (const key of ['', 'a b', 'a:b', 'x'.repeat(65), 'HOST', 'Webhook-Id', 'X-GITLAB-TOKEN', 'x-hookgate-event'])
+      expect(customHeaderKeyIssue(key), key).not.toBeNull();
     expect(customHeaderValueIssue('x'.repeat(2048))).toBeNull();
     for (const value of ['', 'x'.repeat(2049), 'é', '\r\n']) expect(customHeaderValueIssue(value), value).not.toBeNull();
   });
 
   it('merges by key case-insensitively, keeping the stored spelling, and counts to 20', () => {
-    const { writes, issues } = planCustomHeaders(['X-A'], [{ key: 'x-a', value: '1' }, { key: 'X-B', value: '2' }, { key: 'x-b', value: '3' }]);
+    const { writes, issues } = planCustomHeaders(
+      ['X-A'],
+      [
+        { key: 'x-a', value: '1' },
+        { key: 'X-B', value: '2' },
+        { key: 'x-b', value: '3' },
+      ],
+    );
     expect(issues).toEqual([]);
-    expect(writes).toEqual([{ key: 'X-A', value: '1' }, { key: 'X-B', value: '3' }]);
+    expect(writes).toEqual([
+      { key: 'X-A', value: '1' },
+      { key: 'X-B', value: '3' },
+    ]);
     const full = Array.from({ length: 20 }, (_, index) => `X-${index}`);
     expect(planCustomHeaders(full, [{ key: 'x-0', value: 'v' }]).issues).toEqual([]);
     expect(planCustomHeaders(full, [{ key: 'X-New', value: 'v' }]).issues).toHaveLength(1);

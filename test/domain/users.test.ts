@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database';
 import type { Actor } from '../../src/domain/actor';
 import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from '../../src/domain/errors';
-import { UserService, hashToken } from '../../src/domain/users';
-import type { Database } from '../../src/db/database';
+import { hashToken, UserService } from '../../src/domain/users';
 import { backends, openTestDatabase } from '../helpers';
 
 describe.each(backends)('UserService on %s', (backend) => {

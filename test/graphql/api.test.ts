@@ -27,7 +27,12 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
   });
 
   const subjectHook = (subject: string, extra: Record<string, unknown> = {}) => ({
-    kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject, events: ['build:complete'], url: 'https://example.com/hook', ...extra,
+    kind: 'SUBJECT',
+    subjectType: 'BUILD_REPO',
+    subject,
+    events: ['build:complete'],
+    url: 'https://example.com/hook',
+    ...extra,
   });
 
   describe('authentication', () => {
@@ -44,7 +49,12 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
         expect(res.data?.viewer ?? null).toBeNull();
         expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       }
-      const mutation = await graphql(t.url, 'mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id } } }', { input: subjectHook('root/x') }, null);
+      const mutation = await graphql(
+        t.url,
+        'mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id } } }',
+        { input: subjectHook('root/x') },
+        null,
+      );
       expect(mutation.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(mutation.data ?? null).toBeNull();
     });
@@ -74,9 +84,21 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       expect(userErrors).toEqual([]);
       const row = await t.app.db.prisma.hook.findFirstOrThrow({ where: { subject: 'root/app' } });
       expect(hook).toMatchObject({
-        id: encodeGlobalID('Hook', row.id), databaseId: row.id, kind: 'SUBJECT', url: 'https://example.com/hook', name: 'CI',
-        subjectType: 'BUILD_REPO', subject: 'root/app', events: ['build:complete'], isActive: true, hasSecret: true,
-        branchFilterStrategy: 'WILDCARD', urlVariables: [], alertStatus: 'executable', disabledUntil: null, createdBy: { username: 'root' },
+        id: encodeGlobalID('Hook', row.id),
+        databaseId: row.id,
+        kind: 'SUBJECT',
+        url: 'https://example.com/hook',
+        name: 'CI',
+        subjectType: 'BUILD_REPO',
+        subject: 'root/app',
+        events: ['build:complete'],
+        isActive: true,
+        hasSecret: true,
+        branchFilterStrategy: 'WILDCARD',
+        urlVariables: [],
+        alertStatus: 'executable',
+        disabledUntil: null,
+        createdBy: { username: 'root' },
       });
       expect(hook.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(JSON.stringify(res)).not.toContain('s3cret');
@@ -89,8 +111,14 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       });
       expect(res.data!.createHook.userErrors).toEqual([]);
       expect(res.data!.createHook.hook).toMatchObject({
-        kind: 'SYSTEM', subjectType: null, subject: null, events: ['push', 'tag_push'], enableSslVerification: true,
-        hasSecret: true, pushEventsBranchFilter: 'main', branchFilterStrategy: 'WILDCARD',
+        kind: 'SYSTEM',
+        subjectType: null,
+        subject: null,
+        events: ['push', 'tag_push'],
+        enableSslVerification: true,
+        hasSecret: true,
+        pushEventsBranchFilter: 'main',
+        branchFilterStrategy: 'WILDCARD',
       });
     });
 
@@ -98,10 +126,12 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       const res = await graphql(t.url, CREATE_HOOK, { input: subjectHook('root/app', { url: 'ftp://example.com', events: ['image:push'] }) });
       expect(res.errors).toBeUndefined();
       expect(res.data!.createHook.hook).toBeNull();
-      expect(res.data!.createHook.userErrors).toEqual(expect.arrayContaining([
-        { field: ['input', 'url'], message: expect.stringContaining('http'), code: 'VALIDATION_FAILED' },
-        { field: ['input', 'events'], message: expect.stringContaining('image:push'), code: 'VALIDATION_FAILED' },
-      ]));
+      expect(res.data!.createHook.userErrors).toEqual(
+        expect.arrayContaining([
+          { field: ['input', 'url'], message: expect.stringContaining('http'), code: 'VALIDATION_FAILED' },
+          { field: ['input', 'events'], message: expect.stringContaining('image:push'), code: 'VALIDATION_FAILED' },
+        ]),
+      );
 
       // Caught by the zod schema before the domain sees it.
       const long = await graphql(t.url, CREATE_HOOK, { input: subjectHook('root/app', { name: 'n'.repeat(300) }) });
@@ -110,13 +140,19 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
 
       // A system hook's secret is its X-Gitlab-Token header; a subject hook's may be any text.
       const token = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SYSTEM', url: 'https://example.com/sys', secret: 'jeton secret é' } });
-      expect(token.data!.createHook.userErrors).toEqual([{ field: ['input', 'secret'], message: expect.stringContaining('X-Gitlab-Token'), code: 'VALIDATION_FAILED' }]);
+      expect(token.data!.createHook.userErrors).toEqual([
+        { field: ['input', 'secret'], message: expect.stringContaining('X-Gitlab-Token'), code: 'VALIDATION_FAILED' },
+      ]);
       const unicode = await graphql(t.url, CREATE_HOOK, { input: subjectHook('root/app', { secret: 'clé secrète 🔑' }) });
       expect(unicode.data!.createHook.userErrors).toEqual([]);
 
       const missing = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SUBJECT', url: 'https://example.com' } });
       expect(missing.data!.createHook.userErrors.map((e: { field: string[] }) => e.field)).toEqual(
-        expect.arrayContaining([['input', 'subjectType'], ['input', 'subject'], ['input', 'events']]),
+        expect.arrayContaining([
+          ['input', 'subjectType'],
+          ['input', 'subject'],
+          ['input', 'events'],
+        ]),
       );
     });
 
@@ -149,7 +185,10 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       const system = await graphql(t.url, '{ hooks(filter: { kind: SYSTEM }) { totalCount nodes { kind } } }');
       expect(system.data!.hooks.nodes.every((n: { kind: string }) => n.kind === 'SYSTEM')).toBe(true);
       expect(system.data!.hooks.totalCount).toBe(system.data!.hooks.nodes.length);
-      const bySubject = await graphql(t.url, '{ hooks(filter: { subjectType: BUILD_REPO, subject: "root/paged", isActive: true }) { totalCount nodes { subject } } }');
+      const bySubject = await graphql(
+        t.url,
+        '{ hooks(filter: { subjectType: BUILD_REPO, subject: "root/paged", isActive: true }) { totalCount nodes { subject } } }',
+      );
       expect(bySubject.data!.hooks).toEqual({ totalCount: 1, nodes: [{ subject: 'root/paged' }] });
     });
 
@@ -161,7 +200,10 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       expect(ok.data!.updateHook).toEqual({ hook: { url: 'https://example.com/new', name: 'renamed', isActive: false, hasSecret: false }, userErrors: [] });
 
       const subject = await graphql(t.url, update, { input: { id, subject: 'root/other' } });
-      expect(subject.data!.updateHook).toEqual({ hook: null, userErrors: [{ field: ['input', 'subject'], message: 'cannot be changed', code: 'VALIDATION_FAILED' }] });
+      expect(subject.data!.updateHook).toEqual({
+        hook: null,
+        userErrors: [{ field: ['input', 'subject'], message: 'cannot be changed', code: 'VALIDATION_FAILED' }],
+      });
       const badId = await graphql(t.url, update, { input: { id: 'garbage', name: 'x' } });
       expect(badId.data!.updateHook.userErrors).toEqual([{ field: ['input', 'id'], message: expect.any(String), code: 'VALIDATION_FAILED' }]);
 
@@ -211,7 +253,7 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       expect(viewer.data!.viewer).toEqual({ username: 'alice', isAdmin: false });
     });
 
-    it('refuses hooks outside the namespace with FORBIDDEN, and hides others\' hooks', async () => {
+    it("refuses hooks outside the namespace with FORBIDDEN, and hides others' hooks", async () => {
       const foreign = await graphql(t.url, CREATE_HOOK, { input: subjectHook('bob/other') }, alice.token);
       expect(foreign.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       const system = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SYSTEM', url: 'https://example.com/s' } }, alice.token);
@@ -224,11 +266,21 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
         const read = await graphql(t.url, 'query($id: ID!) { hook(id: $id) { id } node(id: $id) { id } }', { id }, alice.token);
         expect(read.errors).toBeUndefined();
         expect(read.data).toEqual({ hook: null, node: null });
-        const update = await graphql(t.url, 'mutation($input: UpdateHookInput!) { updateHook(input: $input) { hook { id } userErrors { code } } }', {
-          input: { id, name: 'mine now' },
-        }, alice.token);
+        const update = await graphql(
+          t.url,
+          'mutation($input: UpdateHookInput!) { updateHook(input: $input) { hook { id } userErrors { code } } }',
+          {
+            input: { id, name: 'mine now' },
+          },
+          alice.token,
+        );
         expect(update.data!.updateHook).toEqual({ hook: null, userErrors: [{ code: 'NOT_FOUND' }] });
-        const del = await graphql(t.url, 'mutation($input: DeleteHookInput!) { deleteHook(input: $input) { userErrors { code } } }', { input: { id } }, alice.token);
+        const del = await graphql(
+          t.url,
+          'mutation($input: DeleteHookInput!) { deleteHook(input: $input) { userErrors { code } } }',
+          { input: { id } },
+          alice.token,
+        );
         expect(del.data!.deleteHook.userErrors).toEqual([{ code: 'NOT_FOUND' }]);
       }
       const systemList = await graphql(t.url, '{ hooks(filter: { kind: SYSTEM }) { totalCount } }', {}, alice.token);
@@ -249,7 +301,11 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       expect(asCarol.data!.viewer).toEqual({ username: 'carol' });
 
       const duplicate = await graphql(t.url, mutation, { input: { username: 'carol' } });
-      expect(duplicate.data!.createUser).toEqual({ user: null, token: null, userErrors: [{ field: ['input', 'username'], message: 'has already been taken', code: 'CONFLICT' }] });
+      expect(duplicate.data!.createUser).toEqual({
+        user: null,
+        token: null,
+        userErrors: [{ field: ['input', 'username'], message: 'has already been taken', code: 'CONFLICT' }],
+      });
       const invalid = await graphql(t.url, mutation, { input: { username: 'no spaces' } });
       expect(invalid.data!.createUser.userErrors[0]).toMatchObject({ field: ['input', 'username'], code: 'VALIDATION_FAILED' });
     });
@@ -258,7 +314,12 @@ describe.each(backends)('GraphQL API on %s', (backend) => {
       const me = await graphql(t.url, '{ viewer { id } }', {}, alice.token);
       const self = await graphql(t.url, 'query($id: ID!) { node(id: $id) { ... on User { username } } }', { id: me.data!.viewer.id }, alice.token);
       expect(self.data!.node).toEqual({ username: 'alice' });
-      const other = await graphql(t.url, 'query($id: ID!) { node(id: $id) { ... on User { username } } }', { id: encodeGlobalID('User', t.admin.id) }, alice.token);
+      const other = await graphql(
+        t.url,
+        'query($id: ID!) { node(id: $id) { ... on User { username } } }',
+        { id: encodeGlobalID('User', t.admin.id) },
+        alice.token,
+      );
       expect(other.data!.node).toBeNull();
     });
   });

@@ -1,14 +1,14 @@
 // Apollo Client 4 as a front-end sets it up: HttpLink for queries and mutations, GraphQLWsLink
 // (graphql-ws) for subscriptions, chosen by `split`; normalised cache by `id`.
-import { ApolloClient, HttpLink, InMemoryCache, gql, split } from '@apollo/client';
+import { ApolloClient, gql, HttpLink, InMemoryCache, split } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { OperationTypeNode } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import WebSocket from 'ws';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { backends, createUser, startTestApp, type TestApp } from '../helpers';
 import { liveSubscription, webSocketUrl } from './transports';
 
@@ -41,7 +41,15 @@ describe.each(backends)('Apollo Client on %s', (backend) => {
     receiver = await startReceiver();
     const alice = await createUser(t.app, 'alice');
     const hook = await t.app.db.prisma.hook.create({
-      data: { kind: 'SUBJECT', url: `${receiver.url}/a`, name: 'first', subjectType: 'BUILD_REPO', subject: 'alice/app', namespace: 'alice', events: ['build:complete'] },
+      data: {
+        kind: 'SUBJECT',
+        url: `${receiver.url}/a`,
+        name: 'first',
+        subjectType: 'BUILD_REPO',
+        subject: 'alice/app',
+        namespace: 'alice',
+        events: ['build:complete'],
+      },
     });
     aliceHookId = hook.id;
     const authorization = `Bearer ${alice.token}`;
@@ -90,7 +98,10 @@ describe.each(backends)('Apollo Client on %s', (backend) => {
     });
     const tested = new Set<number>();
     const trigger = setInterval(() => {
-      void t.app.services.deliveries.testHook(t.admin, aliceHookId).then((d) => tested.add(d.id), () => {});
+      void t.app.services.deliveries.testHook(t.admin, aliceHookId).then(
+        (d) => tested.add(d.id),
+        () => {},
+      );
     }, 500);
     try {
       const seen = await live.waitFor(

@@ -123,7 +123,12 @@ describe.each(backends)('Query.deliveries plans over 100,000 deliveries on %s', 
     ['admin, created window, last page', admin, { createdAfter: second(20_000), createdBefore: second(30_000) }, { inverted: true }],
     ['hook', admin, { hookId: -1 }, {}],
     ['hook and status', admin, { hookId: -1, status: 'PENDING' }, {}],
-    ['every filter', admin, { hookId: -1, status: 'RETRYING', event: 'build:complete', createdAfter: second(10_000), createdBefore: second(90_000) }, { after: middle }],
+    [
+      'every filter',
+      admin,
+      { hookId: -1, status: 'RETRYING', event: 'build:complete', createdAfter: second(10_000), createdBefore: second(90_000) },
+      { after: middle },
+    ],
     ['non-admin (20 hooks), no filter', ns3, {}, {}],
     ['non-admin, status and window', ns3, { status: 'FAILED', createdBefore: second(70_000) }, { after: middle }],
   ];
@@ -140,7 +145,11 @@ describe.each(backends)('Query.deliveries plans over 100,000 deliveries on %s', 
 
   it('the deliveryUpdated catch-up reads the changes since the cursor, not the log', async () => {
     const since = { updatedAt: second(DELIVERIES - 300), id: 0 };
-    for (const [label, actor, hookId] of [['admin, all hooks', admin, null], ['admin, one hook', admin, firstHookId], ['non-admin', ns3, null]] as const) {
+    for (const [label, actor, hookId] of [
+      ['admin, all hooks', admin, null],
+      ['admin, one hook', admin, firstHookId],
+      ['non-admin', ns3, null],
+    ] as const) {
       let changed: unknown[] = [];
       const plans = await plansOf(async () => {
         changed = await services.deliverySearch.changedSince(actor, hookId, since, 500);

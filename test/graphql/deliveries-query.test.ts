@@ -4,7 +4,7 @@
 // creation times, so each expectation is computed from the seed, not from the code under test.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
 
 interface Seeded {
@@ -47,7 +47,10 @@ describe.each(backends)('Query.deliveries on %s', (backend) => {
 
   /** What the seed says a filter should return, newest first (created_at, then id). */
   function expected(keep: (d: Seeded) => boolean): number[] {
-    return seeded.filter(keep).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id).map((d) => d.id);
+    return seeded
+      .filter(keep)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)
+      .map((d) => d.id);
   }
 
   const ids = (connection: Awaited<ReturnType<typeof page>>) => connection.edges.map((edge) => edge.node.databaseId);
@@ -59,7 +62,12 @@ describe.each(backends)('Query.deliveries on %s', (backend) => {
     bob = await createUser(t.app, 'bob');
     const prisma = t.app.db.prisma;
     const subject = (namespace: string, repo: string) => ({
-      kind: 'SUBJECT' as const, url: `${receiver.url}/${namespace}`, subjectType: 'BUILD_REPO' as const, subject: `${namespace}/${repo}`, namespace, events: ['build:complete'],
+      kind: 'SUBJECT' as const,
+      url: `${receiver.url}/${namespace}`,
+      subjectType: 'BUILD_REPO' as const,
+      subject: `${namespace}/${repo}`,
+      namespace,
+      events: ['build:complete'],
     });
     hooks = {
       alice1: (await prisma.hook.create({ data: subject('alice', 'one') })).id,
@@ -118,11 +126,18 @@ describe.each(backends)('Query.deliveries on %s', (backend) => {
 
   it('combines filters', async () => {
     const filter = {
-      hookId: encodeGlobalID('Hook', hooks.alice1), status: 'SUCCEEDED', event: 'build:complete',
-      createdAfter: new Date(T0 + 2 * 60_000).toISOString(), createdBefore: new Date(T0 + 18 * 60_000).toISOString(),
+      hookId: encodeGlobalID('Hook', hooks.alice1),
+      status: 'SUCCEEDED',
+      event: 'build:complete',
+      createdAfter: new Date(T0 + 2 * 60_000).toISOString(),
+      createdBefore: new Date(T0 + 18 * 60_000).toISOString(),
     };
-    const keep = (d: Seeded) => d.hookId === hooks.alice1 && d.status === 'SUCCEEDED' && d.event === 'build:complete'
-      && d.createdAt.getTime() >= T0 + 2 * 60_000 && d.createdAt.getTime() < T0 + 18 * 60_000;
+    const keep = (d: Seeded) =>
+      d.hookId === hooks.alice1 &&
+      d.status === 'SUCCEEDED' &&
+      d.event === 'build:complete' &&
+      d.createdAt.getTime() >= T0 + 2 * 60_000 &&
+      d.createdAt.getTime() < T0 + 18 * 60_000;
     const want = expected(keep);
     expect(want.length).toBeGreaterThan(0);
     const result = await page({ first: 100, filter });
@@ -167,7 +182,7 @@ describe.each(backends)('Query.deliveries on %s', (backend) => {
     expect([...ids(first), ...ids(next)]).toEqual(failed.slice(0, 6));
   });
 
-  it('shows a non-admin only the deliveries of its namespace\'s hooks', async () => {
+  it("shows a non-admin only the deliveries of its namespace's hooks", async () => {
     const mine = await page({ first: 100 }, alice.token);
     const want = expected((d) => d.hookId === hooks.alice1 || d.hookId === hooks.alice2);
     expect(ids(mine)).toEqual(want);
@@ -215,24 +230,44 @@ describe.each(backends)('DeliveryAttempt headers on %s', (backend) => {
 
   it('shows what was sent, with the signature and custom header values redacted, and what came back', async () => {
     const alice = await createUser(t.app, 'alice');
-    const created = await graphql(t.url, `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id } userErrors { message } } }`, {
-      input: {
-        kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'alice/app', events: ['build:complete'], url: `${receiver.url}/hook`,
-        secret: 'a-signing-secret', customHeaders: [{ key: 'X-Api-Key', value: 'custom-secret-value' }],
+    const created = await graphql(
+      t.url,
+      `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id } userErrors { message } } }`,
+      {
+        input: {
+          kind: 'SUBJECT',
+          subjectType: 'BUILD_REPO',
+          subject: 'alice/app',
+          events: ['build:complete'],
+          url: `${receiver.url}/hook`,
+          secret: 'a-signing-secret',
+          customHeaders: [{ key: 'X-Api-Key', value: 'custom-secret-value' }],
+        },
       },
-    }, alice.token);
+      alice.token,
+    );
     expect(created.data!.createHook.userErrors).toEqual([]);
     const hookId = created.data!.createHook.hook.id as string;
-    const test = await graphql(t.url, 'mutation($input: TestHookInput!) { testHook(input: $input) { delivery { webhookId } userErrors { message } } }', { input: { id: hookId } }, alice.token);
+    const test = await graphql(
+      t.url,
+      'mutation($input: TestHookInput!) { testHook(input: $input) { delivery { webhookId } userErrors { message } } }',
+      { input: { id: hookId } },
+      alice.token,
+    );
     const { webhookId } = test.data!.testHook.delivery;
     const sent = receiver.requests.at(-1)!;
     // The receiver really got the secrets...
     expect(sent.headers['x-api-key']).toBe('custom-secret-value');
     expect(sent.headers['webhook-signature']).toMatch(/^v1,/);
 
-    const res = await graphql(t.url, `query($filter: DeliveryFilter) { deliveries(first: 5, filter: $filter) { nodes { webhookId attempts { requestHeaders responseHeaders responseStatus } } } }`, {
-      filter: { hookId },
-    }, alice.token);
+    const res = await graphql(
+      t.url,
+      `query($filter: DeliveryFilter) { deliveries(first: 5, filter: $filter) { nodes { webhookId attempts { requestHeaders responseHeaders responseStatus } } } }`,
+      {
+        filter: { hookId },
+      },
+      alice.token,
+    );
     expect(res.errors).toBeUndefined();
     const [delivery] = res.data!.deliveries.nodes;
     expect(delivery.webhookId).toBe(webhookId);
@@ -257,9 +292,13 @@ describe.each(backends)('DeliveryAttempt headers on %s', (backend) => {
     // A refused destination: the attempt is recorded without a response.
     const hook = await prisma.hook.create({ data: { kind: 'SYSTEM', url: 'http://127.0.0.1:1/nothing-listens', events: ['push'] } });
     await t.app.services.deliveries.testHook(t.admin, hook.id);
-    const res = await graphql(t.url, `query($filter: DeliveryFilter) { deliveries(filter: $filter) { nodes { attempts { requestHeaders responseHeaders error } } } }`, {
-      filter: { hookId: encodeGlobalID('Hook', hook.id) },
-    });
+    const res = await graphql(
+      t.url,
+      `query($filter: DeliveryFilter) { deliveries(filter: $filter) { nodes { attempts { requestHeaders responseHeaders error } } } }`,
+      {
+        filter: { hookId: encodeGlobalID('Hook', hook.id) },
+      },
+    );
     const [attempt] = res.data!.deliveries.nodes[0].attempts;
     expect(attempt.responseHeaders).toBeNull();
     expect(attempt.error).toEqual(expect.any(String));

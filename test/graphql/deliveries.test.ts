@@ -2,13 +2,14 @@
 // cover rows inserted directly (statuses the engine would take time to reach).
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app';
+import { type App, createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
 
-const DELIVERY_FIELDS = 'id databaseId webhookId event status payload attemptCount nextAttemptAt createdAt hook { databaseId } attempts { startedAt durationMs responseStatus responseBody error }';
+const DELIVERY_FIELDS =
+  'id databaseId webhookId event status payload attemptCount nextAttemptAt createdAt hook { databaseId } attempts { startedAt durationMs responseStatus responseBody error }';
 
 /** Reads an SSE response until `predicate` matches a `data:` line; returns that line's JSON. */
 async function readEvent(response: Response, predicate: (data: string) => boolean): Promise<unknown> {
@@ -52,14 +53,26 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
 
     const prisma = t.app.db.prisma;
     const root = await prisma.hook.create({ data: { kind: 'SYSTEM', url: `${receiver.url}/sys`, events: ['push'] } });
-    const own = await prisma.hook.create({ data: { kind: 'SUBJECT', url: `${receiver.url}/a`, subjectType: 'BUILD_REPO', subject: 'alice/app', namespace: 'alice', events: ['build:complete'] } });
+    const own = await prisma.hook.create({
+      data: { kind: 'SUBJECT', url: `${receiver.url}/a`, subjectType: 'BUILD_REPO', subject: 'alice/app', namespace: 'alice', events: ['build:complete'] },
+    });
     rootHookId = root.id;
     aliceHookId = own.id;
     const event = await prisma.event.create({ data: { name: 'build:complete', payload: { build: 42 } } });
     for (const hook of [root, own]) {
       for (const status of ['SUCCEEDED', 'FAILED', 'RETRYING'] as const) {
         const delivery = await prisma.delivery.create({ data: { eventId: event.id, hookId: hook.id, status, attemptCount: 1 } });
-        await prisma.deliveryAttempt.create({ data: { deliveryId: delivery.id, durationMs: 30, requestUrl: hook.url, requestHeaders: {}, responseStatus: status === 'SUCCEEDED' ? 200 : 500, responseBody: 'body', error: null } });
+        await prisma.deliveryAttempt.create({
+          data: {
+            deliveryId: delivery.id,
+            durationMs: 30,
+            requestUrl: hook.url,
+            requestHeaders: {},
+            responseStatus: status === 'SUCCEEDED' ? 200 : 500,
+            responseBody: 'body',
+            error: null,
+          },
+        });
       }
     }
   });
@@ -69,9 +82,13 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
   });
 
   it('reads deliveries of a hook, newest first, filtered by status, with attempts', async () => {
-    const res = await graphql(t.url, `query($id: ID!) { hook(id: $id) { deliveries(first: 5) { totalCount nodes { ${DELIVERY_FIELDS} } } failed: deliveries(status: FAILED) { totalCount nodes { status } } } }`, {
-      id: encodeGlobalID('Hook', aliceHookId),
-    });
+    const res = await graphql(
+      t.url,
+      `query($id: ID!) { hook(id: $id) { deliveries(first: 5) { totalCount nodes { ${DELIVERY_FIELDS} } } failed: deliveries(status: FAILED) { totalCount nodes { status } } } }`,
+      {
+        id: encodeGlobalID('Hook', aliceHookId),
+      },
+    );
     expect(res.errors).toBeUndefined();
     const { deliveries, failed } = res.data!.hook;
     expect(deliveries.totalCount).toBe(3);
@@ -81,7 +98,7 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
     expect(failed).toEqual({ totalCount: 1, nodes: [{ status: 'FAILED' }] });
   });
 
-  it('pages through a hook\'s deliveries forwards and backwards with cursors', async () => {
+  it("pages through a hook's deliveries forwards and backwards with cursors", async () => {
     const query = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
       hook(id: $id) { deliveries(first: $first, after: $after, last: $last, before: $before) {
         totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { status } } } } }`;
@@ -121,9 +138,14 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
   });
 
   it('tests a hook and redelivers through the engine', async () => {
-    const test = await graphql(url, `mutation($input: TestHookInput!) { testHook(input: $input) { delivery { ${DELIVERY_FIELDS} } userErrors { field message code } } }`, {
-      input: { id: encodeGlobalID('Hook', aliceHookId), event: 'build:complete' },
-    }, alice.token);
+    const test = await graphql(
+      url,
+      `mutation($input: TestHookInput!) { testHook(input: $input) { delivery { ${DELIVERY_FIELDS} } userErrors { field message code } } }`,
+      {
+        input: { id: encodeGlobalID('Hook', aliceHookId), event: 'build:complete' },
+      },
+      alice.token,
+    );
     expect(test.errors).toBeUndefined();
     const delivery = test.data!.testHook.delivery;
     expect(delivery).toMatchObject({ event: 'build:complete', status: 'SUCCEEDED', attemptCount: 1, hook: { databaseId: aliceHookId } });
@@ -134,22 +156,42 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
     expect(JSON.parse(sent[0]!.body)).toEqual(delivery.payload);
     expect(sent[0]!.headers['x-hookgate-event']).toBe('build:complete');
 
-    const again = await graphql(url, 'mutation($input: RedeliverInput!) { redeliver(input: $input) { delivery { databaseId webhookId attemptCount attempts { responseStatus } } userErrors { code } } }', {
-      input: { deliveryId: delivery.id },
-    }, alice.token);
+    const again = await graphql(
+      url,
+      'mutation($input: RedeliverInput!) { redeliver(input: $input) { delivery { databaseId webhookId attemptCount attempts { responseStatus } } userErrors { code } } }',
+      {
+        input: { deliveryId: delivery.id },
+      },
+      alice.token,
+    );
     expect(again.data!.redeliver).toEqual({
-      delivery: { databaseId: delivery.databaseId, webhookId: delivery.webhookId, attemptCount: 2, attempts: [{ responseStatus: 200 }, { responseStatus: 200 }] },
+      delivery: {
+        databaseId: delivery.databaseId,
+        webhookId: delivery.webhookId,
+        attemptCount: 2,
+        attempts: [{ responseStatus: 200 }, { responseStatus: 200 }],
+      },
       userErrors: [],
     });
     expect(receiver.requests.filter((r) => r.path === '/a')).toHaveLength(2);
 
-    const hidden = await graphql(url, 'mutation($input: TestHookInput!) { testHook(input: $input) { delivery { id } userErrors { field code } } }', {
-      input: { id: encodeGlobalID('Hook', rootHookId) },
-    }, alice.token);
+    const hidden = await graphql(
+      url,
+      'mutation($input: TestHookInput!) { testHook(input: $input) { delivery { id } userErrors { field code } } }',
+      {
+        input: { id: encodeGlobalID('Hook', rootHookId) },
+      },
+      alice.token,
+    );
     expect(hidden.data!.testHook).toEqual({ delivery: null, userErrors: [{ field: ['input', 'id'], code: 'NOT_FOUND' }] });
-    const badId = await graphql(url, 'mutation($input: RedeliverInput!) { redeliver(input: $input) { userErrors { field code } } }', {
-      input: { deliveryId: encodeGlobalID('Hook', 1) },
-    }, alice.token);
+    const badId = await graphql(
+      url,
+      'mutation($input: RedeliverInput!) { redeliver(input: $input) { userErrors { field code } } }',
+      {
+        input: { deliveryId: encodeGlobalID('Hook', 1) },
+      },
+      alice.token,
+    );
     expect(badId.data!.redeliver.userErrors).toEqual([{ field: ['input', 'deliveryId'], code: 'VALIDATION_FAILED' }]);
   });
 
@@ -167,7 +209,10 @@ describe.each(backends)('GraphQL deliveries on %s', (backend) => {
     const after = (await receiver.waitFor(before + 1)).slice(before);
     expect(after.map((r) => [r.path, JSON.parse(r.body)])).toEqual([['/a', { build: 7 }]]);
     const notObject = await graphql(url, mutation, { input: { ...input, payload: [1, 2] } }, ADMIN_TOKEN);
-    expect(notObject.data!.publishEvent).toEqual({ deliveries: null, userErrors: [{ field: ['input', 'payload'], message: 'must be a JSON object', code: 'VALIDATION_FAILED' }] });
+    expect(notObject.data!.publishEvent).toEqual({
+      deliveries: null,
+      userErrors: [{ field: ['input', 'payload'], message: 'must be a JSON object', code: 'VALIDATION_FAILED' }],
+    });
   });
 
   it('streams deliveryUpdated over SSE as the engine delivers', async () => {

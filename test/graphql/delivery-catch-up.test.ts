@@ -5,7 +5,7 @@
 // start on a hook with nothing in that window but the cursor's own version, which is left out.)
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startReceiver, type Receiver } from '../delivery/receiver';
+import { eventually, type Receiver, startReceiver } from '../delivery/receiver';
 import { backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
 
 interface Update {
@@ -15,7 +15,8 @@ interface Update {
   updateCursor: string;
 }
 
-const SUBSCRIPTION = 'subscription($hookId: ID, $after: String) { deliveryUpdated(hookId: $hookId, after: $after) { databaseId status attemptCount updateCursor } }';
+const SUBSCRIPTION =
+  'subscription($hookId: ID, $after: String) { deliveryUpdated(hookId: $hookId, after: $after) { databaseId status attemptCount updateCursor } }';
 
 /** An SSE subscription whose `next` payloads are collected as they arrive. */
 class Stream {
@@ -32,24 +33,31 @@ class Stream {
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: SUBSCRIPTION, variables }),
     });
-    void this.opened.then(async (response) => {
-      const reader = response.body!.getReader();
-      const decoder = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        this.text += decoder.decode(value, { stream: true });
-        const blocks = this.text.split('\n\n');
-        this.text = blocks.pop()!;
-        for (const block of blocks) {
-          const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5)).join('\n').trim();
-          if (!data) continue;
-          const message = JSON.parse(data) as { data?: { deliveryUpdated: Update }; errors?: unknown[] };
-          if (message.errors) this.errors.push(...message.errors);
-          if (message.data?.deliveryUpdated) this.updates.push(message.data.deliveryUpdated);
+    void this.opened
+      .then(async (response) => {
+        const reader = response.body!.getReader();
+        const decoder = new TextDecoder();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          this.text += decoder.decode(value, { stream: true });
+          const blocks = this.text.split('\n\n');
+          this.text = blocks.pop()!;
+          for (const block of blocks) {
+            const data = block
+              .split('\n')
+              .filter((line) => line.startsWith('data:'))
+              .map((line) => line.slice(5))
+              .join('\n')
+              .trim();
+            if (!data) continue;
+            const message = JSON.parse(data) as { data?: { deliveryUpdated: Update }; errors?: unknown[] };
+            if (message.errors) this.errors.push(...message.errors);
+            if (message.data?.deliveryUpdated) this.updates.push(message.data.deliveryUpdated);
+          }
         }
-      }
-    }).catch(() => {});
+      })
+      .catch(() => {});
   }
 
   /** Resolves once `predicate` holds for what has arrived. */
@@ -77,9 +85,11 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
     t = await startTestApp(backend);
     receiver = await startReceiver();
     alice = await createUser(t.app, 'alice');
-    hookId = (await t.app.db.prisma.hook.create({
-      data: { kind: 'SUBJECT', url: `${receiver.url}/a`, subjectType: 'BUILD_REPO', subject: 'alice/app', namespace: 'alice', events: ['build:complete'] },
-    })).id;
+    hookId = (
+      await t.app.db.prisma.hook.create({
+        data: { kind: 'SUBJECT', url: `${receiver.url}/a`, subjectType: 'BUILD_REPO', subject: 'alice/app', namespace: 'alice', events: ['build:complete'] },
+      })
+    ).id;
   });
   afterAll(async () => {
     await t?.close();
@@ -106,9 +116,14 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       // Every delivery changed since the cursor arrives in its latest state...
-      const changed = await t.app.db.prisma.delivery.findMany({ where: { hookId, updatedAt: { gt: new Date(0) }, id: { in: [first.id, ...missed, ...during] } } });
+      const changed = await t.app.db.prisma.delivery.findMany({
+        where: { hookId, updatedAt: { gt: new Date(0) }, id: { in: [first.id, ...missed, ...during] } },
+      });
       const latest = new Map(await Promise.all(changed.map(async (d) => [d.id, await updateCursorOf(d.id)] as const)));
-      await stream.until((updates) => [...latest].every(([id, version]) => updates.some((u) => u.databaseId === id && u.updateCursor === version)), 'every change since the cursor');
+      await stream.until(
+        (updates) => [...latest].every(([id, version]) => updates.some((u) => u.databaseId === id && u.updateCursor === version)),
+        'every change since the cursor',
+      );
       // ...then a live one after all of that.
       const last = (await engine.testHook(alice.actor, hookId)).id;
       await stream.until((updates) => updates.some((u) => u.databaseId === last && u.status === 'SUCCEEDED'), 'the live update after the catch-up');
@@ -116,7 +131,12 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
       const updates = stream.updates;
       expect(stream.errors).toEqual([]);
       // The missed changes come first (they are older than anything live).
-      expect(updates.slice(0, 3).map((u) => u.databaseId).sort((a, b) => a - b)).toEqual([first.id, ...missed].sort((a, b) => a - b));
+      expect(
+        updates
+          .slice(0, 3)
+          .map((u) => u.databaseId)
+          .sort((a, b) => a - b),
+      ).toEqual([first.id, ...missed].sort((a, b) => a - b));
       expect(updates.find((u) => u.databaseId === first.id)).toMatchObject({ status: 'SUCCEEDED', attemptCount: 2 });
       // The version the client already had is not sent again, and nothing is sent twice.
       expect(updates.some((u) => u.updateCursor === cursor)).toBe(false);
@@ -129,11 +149,13 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
     }
   });
 
-  it('sends a change that committed after the cursor\'s but was stamped before it', async () => {
+  it("sends a change that committed after the cursor's but was stamped before it", async () => {
     const engine = t.app.services.deliveries;
-    const hookId = (await t.app.db.prisma.hook.create({
-      data: { kind: 'SUBJECT', url: `${receiver.url}/c`, subjectType: 'BUILD_REPO', subject: 'alice/late', namespace: 'alice', events: ['build:complete'] },
-    })).id;
+    const hookId = (
+      await t.app.db.prisma.hook.create({
+        data: { kind: 'SUBJECT', url: `${receiver.url}/c`, subjectType: 'BUILD_REPO', subject: 'alice/late', namespace: 'alice', events: ['build:complete'] },
+      })
+    ).id;
     const seen = await engine.testHook(alice.actor, hookId);
     const cursor = await updateCursorOf(seen.id);
     const seenAt = (await t.app.db.prisma.delivery.findUniqueOrThrow({ where: { id: seen.id } })).updatedAt;
@@ -152,9 +174,11 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
   it('pages through a long catch-up in order', async () => {
     const engine = t.app.services.deliveries;
     // A hook of its own: the catch-up also resends the few seconds before the cursor.
-    const hookId = (await t.app.db.prisma.hook.create({
-      data: { kind: 'SUBJECT', url: `${receiver.url}/b`, subjectType: 'BUILD_REPO', subject: 'alice/long', namespace: 'alice', events: ['build:complete'] },
-    })).id;
+    const hookId = (
+      await t.app.db.prisma.hook.create({
+        data: { kind: 'SUBJECT', url: `${receiver.url}/b`, subjectType: 'BUILD_REPO', subject: 'alice/long', namespace: 'alice', events: ['build:complete'] },
+      })
+    ).id;
     const start = await engine.testHook(alice.actor, hookId);
     const cursor = await updateCursorOf(start.id);
     // More than one catch-up batch (500), made in SQL: changed after the cursor, in a known order.
@@ -164,7 +188,9 @@ describe.each(backends)('deliveryUpdated catch-up on %s', (backend) => {
       SELECT gen_random_uuid(), e.id, ${hookId}, 'SUCCEEDED', now(), now() + i * interval '1 millisecond'
       FROM e, generate_series(1, 600) AS i`;
     // Everything but the version the cursor names, in the order of the changes.
-    const expected = (await t.app.db.prisma.delivery.findMany({ where: { hookId, id: { gt: start.id } }, orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }], select: { id: true } })).map((d) => d.id);
+    const expected = (
+      await t.app.db.prisma.delivery.findMany({ where: { hookId, id: { gt: start.id } }, orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }], select: { id: true } })
+    ).map((d) => d.id);
     const stream = new Stream(t.url, alice.token, { hookId: encodeGlobalID('Hook', hookId), after: cursor });
     try {
       const updates = await stream.until((u) => u.length >= expected.length, `${expected.length} catch-up updates`, 60_000);

@@ -1,7 +1,7 @@
 // GraphiQL in a real browser (Debian's Chromium driven by playwright-core): the page is served by
 // Hookgate alone, runs a query with a pasted token, and shows the result.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers';
 

@@ -47,8 +47,10 @@ describe('GraphQL abuse limits', () => {
     expect(response.errors?.[0]?.message).not.toBe('Unexpected error.');
   });
 
-  it('answers an unknown input field in a variable with graphql-js\'s BAD_USER_INPUT', async () => {
-    const response = await graphql(t.url, 'mutation($i: CreateHookInput!) { createHook(input: $i) { hook { id } } }', { i: { bogus: 1, kind: 'SYSTEM', url: 'https://example.com/' } });
+  it("answers an unknown input field in a variable with graphql-js's BAD_USER_INPUT", async () => {
+    const response = await graphql(t.url, 'mutation($i: CreateHookInput!) { createHook(input: $i) { hook { id } } }', {
+      i: { bogus: 1, kind: 'SYSTEM', url: 'https://example.com/' },
+    });
     expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(response.errors?.[0]?.message).toMatch(/bogus/);
   });
@@ -62,7 +64,8 @@ describe('GraphQL abuse limits', () => {
 
   it('refuses operations above the cost limit before any resolver runs, page sizes in variables included', async () => {
     resolved = 0;
-    const page = 'nodes { id url createdBy { username } urlVariables { key } deliveries(first: $deliveries) { nodes { id status attempts { startedAt responseStatus } } } }';
+    const page =
+      'nodes { id url createdBy { username } urlVariables { key } deliveries(first: $deliveries) { nodes { id status attempts { startedAt responseStatus } } } }';
     const query = `query($hooks: Int, $deliveries: Int) { hooks(first: $hooks) { ${page} } }`;
     const ok = await graphql(t.url, query, { hooks: 100, deliveries: 5 });
     expect(ok.errors).toBeUndefined();

@@ -7,9 +7,9 @@ import { createClient as createSseClient, NetworkError, type Client as SseClient
 import type { Client as WsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentId, readManifest } from '../../src/graphql/persisted-manifest';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { connectWs, liveSubscription, within, type LiveSubscription, type WsConnection } from './transports';
+import { connectWs, type LiveSubscription, liveSubscription, type WsConnection, within } from './transports';
 
 const manifest = readManifest();
 const idOf = (name: string): string => {
@@ -71,7 +71,10 @@ describe.each(backends)('persisted operations over graphql-ws and graphql-sse on
     const live = client(t, transport, token).subscribe<Record<string, any>>(payload);
     try {
       const outcome = await within(
-        Promise.race([live.waitFor(() => true, 'a result').then((r) => ({ data: r.data ?? undefined, codes: r.errors?.map((e) => e.extensions?.code) })), live.error.then(refusal)]),
+        Promise.race([
+          live.waitFor(() => true, 'a result').then((r) => ({ data: r.data ?? undefined, codes: r.errors?.map((e) => e.extensions?.code) })),
+          live.error.then(refusal),
+        ]),
         30_000,
         `an answer over ${transport}`,
       );
@@ -143,11 +146,17 @@ describe.each(backends)('persisted operations over graphql-ws and graphql-sse on
       const tested = new Set<string>();
       // Repeated until one is seen: the subscription may start after the first delivery finished.
       const trigger = setInterval(() => {
-        void t.app.services.deliveries.testHook(t.admin, bobHookId).then((d) => tested.add(encodeGlobalID('Delivery', d.id)), () => {});
+        void t.app.services.deliveries.testHook(t.admin, bobHookId).then(
+          (d) => tested.add(encodeGlobalID('Delivery', d.id)),
+          () => {},
+        );
       }, 500);
       try {
         await Promise.race([
-          live.waitFor((r) => r.data?.deliveryUpdated.status === 'SUCCEEDED' && tested.has(r.data.deliveryUpdated.id), 'a SUCCEEDED update of a tested delivery'),
+          live.waitFor(
+            (r) => r.data?.deliveryUpdated.status === 'SUCCEEDED' && tested.has(r.data.deliveryUpdated.id),
+            'a SUCCEEDED update of a tested delivery',
+          ),
           live.error.then((error) => Promise.reject(new Error(`the subscription failed: ${JSON.stringify(error)}`))),
         ]);
       } finally {

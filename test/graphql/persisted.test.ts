@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCUMENT_SOURCES, MANIFEST_FILE, REPO_ROOT, buildManifest, documentId, readManifest, serializeManifest } from '../../src/graphql/persisted-manifest';
+import { buildManifest, DOCUMENT_SOURCES, documentId, MANIFEST_FILE, REPO_ROOT, readManifest, serializeManifest } from '../../src/graphql/persisted-manifest';
 import { persistedDocument } from '../../src/graphql/persisted-operations';
 import { schema } from '../../src/graphql/schema';
 import { ADMIN_TOKEN, backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
@@ -24,11 +24,14 @@ async function post(url: string, body: object, token: string | null = ADMIN_TOKE
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as { data?: Record<string, any>; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { data?: Record<string, any>; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
 describe('persisted-operations.json', () => {
-  it('is the build of the clients\' .graphql files (run `npm run operations` after changing one)', async () => {
+  it("is the build of the clients' .graphql files (run `npm run operations` after changing one)", async () => {
     expect(await readFile(MANIFEST_FILE, 'utf8')).toBe(serializeManifest(buildManifest()));
   });
 
@@ -46,7 +49,7 @@ describe('persisted-operations.json', () => {
     }
   });
 
-  it('holds the console\'s operations and GraphiQL\'s examples, each keyed by the sha256 of its text, all valid', () => {
+  it("holds the console's operations and GraphiQL's examples, each keyed by the sha256 of its text, all valid", () => {
     expect(Object.keys(manifest).length).toBeGreaterThanOrEqual(DOCUMENT_SOURCES.length);
     for (const [id, text] of Object.entries(manifest)) {
       expect(id).toBe(documentId(text));
@@ -56,7 +59,7 @@ describe('persisted-operations.json', () => {
   });
 });
 
-describe('persistedDocument (the rules for transports outside Yoga\'s HTTP pipeline)', () => {
+describe("persistedDocument (the rules for transports outside Yoga's HTTP pipeline)", () => {
   const code = (run: () => unknown): unknown => {
     try {
       run();
@@ -110,7 +113,10 @@ describe.each(backends)('persisted operations on %s', (backend) => {
     });
 
     it('refuses a mutation by id over GET', async () => {
-      const params = new URLSearchParams({ documentId: byName('CreateHook'), variables: JSON.stringify({ input: { kind: 'SUBJECT', url: 'https://example.com' } }) });
+      const params = new URLSearchParams({
+        documentId: byName('CreateHook'),
+        variables: JSON.stringify({ input: { kind: 'SUBJECT', url: 'https://example.com' } }),
+      });
       const response = await fetch(`${t.url}/graphql?${params}`, { headers: { accept: 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(response.status).toBe(405);
     });
@@ -154,7 +160,7 @@ describe.each(backends)('persisted operations on %s', (backend) => {
       expect(asText.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_ONLY');
     });
 
-    it('runs the manifest\'s documents by id for a non-admin', async () => {
+    it("runs the manifest's documents by id for a non-admin", async () => {
       const { status, body } = await post(t.url, { documentId: byName('Viewer') }, userToken);
       expect(status).toBe(200);
       expect(body.errors).toBeUndefined();

@@ -66,11 +66,25 @@ describe.each(backends)('portal sessions on %s', (backend) => {
     const { token } = await portalToken({ namespace: 'acme' });
     expect((await graphql(t.url, HOOK_SUBJECTS, {}, token)).data!.hooks.nodes).toEqual([{ kind: 'SUBJECT', subject: 'acme/shop' }]);
     // The console's header shows whom the link acts as.
-    expect((await graphql(t.url, '{ viewer { username isAdmin databaseId } }', {}, token)).data!.viewer).toEqual({ username: 'acme', isAdmin: false, databaseId: 0 });
+    expect((await graphql(t.url, '{ viewer { username isAdmin databaseId } }', {}, token)).data!.viewer).toEqual({
+      username: 'acme',
+      isAdmin: false,
+      databaseId: 0,
+    });
 
-    const mine = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'acme/api', events: ['build:complete'], url: 'https://example.com/a' } }, token);
+    const mine = await graphql(
+      t.url,
+      CREATE_HOOK,
+      { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'acme/api', events: ['build:complete'], url: 'https://example.com/a' } },
+      token,
+    );
     expect(mine.data!.createHook).toEqual({ hook: { subject: 'acme/api' }, userErrors: [] });
-    const theirs = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'other/api', events: ['build:complete'], url: 'https://example.com/b' } }, token);
+    const theirs = await graphql(
+      t.url,
+      CREATE_HOOK,
+      { input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'other/api', events: ['build:complete'], url: 'https://example.com/b' } },
+      token,
+    );
     expect(theirs.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const system = await graphql(t.url, CREATE_HOOK, { input: { kind: 'SYSTEM', url: 'https://example.com/s' } }, token);
     expect(system.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -95,7 +109,7 @@ describe.each(backends)('portal sessions on %s', (backend) => {
 });
 
 describe('HOOKGATE_CONSOLE_FRAME_ANCESTORS', () => {
-  it('defaults to \'self\' and refuses a value that would end the directive', () => {
+  it("defaults to 'self' and refuses a value that would end the directive", () => {
     expect(loadConfig({}).HOOKGATE_CONSOLE_FRAME_ANCESTORS).toBe("'self'");
     expect(() => loadConfig({ HOOKGATE_CONSOLE_FRAME_ANCESTORS: "'self'; script-src *" })).toThrow(ConfigError);
   });

@@ -3,7 +3,7 @@
 // Deliveries are seeded in SQL (the engine would take minutes to fail 10,000 of them).
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startReceiver, type Receiver } from '../delivery/receiver';
+import { eventually, type Receiver, startReceiver } from '../delivery/receiver';
 import { backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
 
 const REDELIVER = `mutation($input: RedeliverFailedInput!) { redeliverFailed(input: $input) { count userErrors { field message code } } }`;
@@ -41,11 +41,20 @@ describe.each(backends)('redeliverFailed on %s', (backend) => {
   it('sends again only the FAILED deliveries of that hook created in the window, with their webhook-id', async () => {
     const prisma = t.app.db.prisma;
     const subject = (name: string, path: string) => ({
-      kind: 'SUBJECT' as const, url: `${receiver.url}/${path}`, subjectType: 'BUILD_REPO' as const, subject: `alice/${name}`, namespace: 'alice', events: ['build:complete'],
+      kind: 'SUBJECT' as const,
+      url: `${receiver.url}/${path}`,
+      subjectType: 'BUILD_REPO' as const,
+      subject: `alice/${name}`,
+      namespace: 'alice',
+      events: ['build:complete'],
     });
     const hook = await prisma.hook.create({ data: subject('app', 'recover') });
     const other = await prisma.hook.create({ data: subject('other', 'other') });
-    const inWindow = [await seedDelivery(hook.id, 'FAILED', at(10)), await seedDelivery(hook.id, 'FAILED', at(20)), await seedDelivery(hook.id, 'FAILED', at(29))];
+    const inWindow = [
+      await seedDelivery(hook.id, 'FAILED', at(10)),
+      await seedDelivery(hook.id, 'FAILED', at(20)),
+      await seedDelivery(hook.id, 'FAILED', at(29)),
+    ];
     const untouched = [
       await seedDelivery(hook.id, 'FAILED', at(9)), // before since
       await seedDelivery(hook.id, 'FAILED', at(30)), // at until: the window is [since, until)
@@ -55,7 +64,12 @@ describe.each(backends)('redeliverFailed on %s', (backend) => {
     ];
     const before = await prisma.delivery.findMany({ where: { id: { in: untouched.map((d) => d.id) } }, orderBy: { id: 'asc' } });
 
-    const res = await graphql(t.url, REDELIVER, { input: { hookId: encodeGlobalID('Hook', hook.id), since: at(10).toISOString(), until: at(30).toISOString() } }, alice.token);
+    const res = await graphql(
+      t.url,
+      REDELIVER,
+      { input: { hookId: encodeGlobalID('Hook', hook.id), since: at(10).toISOString(), until: at(30).toISOString() } },
+      alice.token,
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data!.redeliverFailed).toEqual({ count: 3, userErrors: [] });
 
@@ -64,10 +78,14 @@ describe.each(backends)('redeliverFailed on %s', (backend) => {
     expect(recovered.map((r) => r.headers['webhook-id']).sort()).toEqual(inWindow.map((d) => d.uuid).sort());
     expect(recovered.map((r) => JSON.parse(r.body).status)).toEqual(['FAILED', 'FAILED', 'FAILED']);
     // The engine recorded the new attempts on the same deliveries.
-    const done = await eventually(async () => {
-      const rows = await prisma.delivery.findMany({ where: { id: { in: inWindow.map((d) => d.id) } }, include: { attempts: true } });
-      return rows.every((row) => row.status === 'SUCCEEDED' && row.attempts.length === 1) ? rows : null;
-    }, 20_000, 'the recovered deliveries to succeed');
+    const done = await eventually(
+      async () => {
+        const rows = await prisma.delivery.findMany({ where: { id: { in: inWindow.map((d) => d.id) } }, include: { attempts: true } });
+        return rows.every((row) => row.status === 'SUCCEEDED' && row.attempts.length === 1) ? rows : null;
+      },
+      20_000,
+      'the recovered deliveries to succeed',
+    );
     expect(done.map((row) => row.attemptCount)).toEqual([5, 5, 5]);
     // Nothing else was rescheduled (a rescheduled delivery has a due time), so nothing else is sent.
     const after = await prisma.delivery.findMany({ where: { id: { in: untouched.map((d) => d.id) } }, orderBy: { id: 'asc' } });
@@ -82,7 +100,14 @@ describe.each(backends)('redeliverFailed on %s', (backend) => {
 
   it('answers user errors for a hidden hook, a bad id and an empty window', async () => {
     const hook = await t.app.db.prisma.hook.create({
-      data: { kind: 'SUBJECT', url: `${receiver.url}/hidden`, subjectType: 'BUILD_REPO', subject: 'alice/hidden', namespace: 'alice', events: ['build:complete'] },
+      data: {
+        kind: 'SUBJECT',
+        url: `${receiver.url}/hidden`,
+        subjectType: 'BUILD_REPO',
+        subject: 'alice/hidden',
+        namespace: 'alice',
+        events: ['build:complete'],
+      },
     });
     const input = { hookId: encodeGlobalID('Hook', hook.id), since: at(0).toISOString(), until: at(10).toISOString() };
     const hidden = await graphql(t.url, REDELIVER, { input }, bob.token);
@@ -96,7 +121,6 @@ describe.each(backends)('redeliverFailed on %s', (backend) => {
     const anonymous = await graphql(t.url, REDELIVER, { input }, null);
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
-
 });
 
 describe.each(backends)('redeliverFailed cap on %s', (backend) => {

@@ -11,13 +11,21 @@ describe('schema.graphql', () => {
   it('has the names of the contract', () => {
     const sdl = printSortedSchema();
     for (const name of [
-      'viewer: User', 'node(id: ID!): Node', 'hook(id: ID!): Hook', 'delivery(id: ID!): Delivery',
-      'createHook(input: CreateHookInput!): CreateHookPayload!', 'updateHook(input: UpdateHookInput!): UpdateHookPayload!',
-      'deleteHook(input: DeleteHookInput!): DeleteHookPayload!', 'testHook(input: TestHookInput!): TestHookPayload!',
+      'viewer: User',
+      'node(id: ID!): Node',
+      'hook(id: ID!): Hook',
+      'delivery(id: ID!): Delivery',
+      'createHook(input: CreateHookInput!): CreateHookPayload!',
+      'updateHook(input: UpdateHookInput!): UpdateHookPayload!',
+      'deleteHook(input: DeleteHookInput!): DeleteHookPayload!',
+      'testHook(input: TestHookInput!): TestHookPayload!',
       'setUrlVariable(input: SetUrlVariableInput!): SetUrlVariablePayload!',
       'deleteUrlVariable(input: DeleteUrlVariableInput!): DeleteUrlVariablePayload!',
-      'publishEvent(input: PublishEventInput!): PublishEventPayload!', 'redeliver(input: RedeliverInput!): RedeliverPayload!',
-      'createUser(input: CreateUserInput!): CreateUserPayload!', 'scalar DateTime', 'scalar JSON',
+      'publishEvent(input: PublishEventInput!): PublishEventPayload!',
+      'redeliver(input: RedeliverInput!): RedeliverPayload!',
+      'createUser(input: CreateUserInput!): CreateUserPayload!',
+      'scalar DateTime',
+      'scalar JSON',
     ]) {
       expect(sdl).toContain(name);
     }

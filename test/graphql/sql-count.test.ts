@@ -5,6 +5,8 @@
 // creator and url variables (one statement, relation joins), their count, and every hook's last 5
 // deliveries with event and attempts as JSON built in PostgreSQL (one statement, LATERAL … LIMIT),
 // plus the deliveries' counts. `hook(id)` reads through the domain's hook cache.
+
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database';
 import { HookCache } from '../../src/domain/hook-cache';
@@ -13,8 +15,7 @@ import { createServices } from '../../src/domain/services';
 import { PrismaClient } from '../../src/generated/prisma/client';
 import { createGraphQL } from '../../src/graphql/yoga';
 import { createLogger } from '../../src/logger';
-import { encodeGlobalID } from '@pothos/plugin-relay';
-import { ADMIN_TOKEN, backends, openTestDatabase, type GraphQLResponse } from '../helpers';
+import { ADMIN_TOKEN, backends, type GraphQLResponse, openTestDatabase } from '../helpers';
 
 const BIG_PAGE = `query($first: Int!) {
   hooks(first: $first) {
@@ -34,7 +35,9 @@ const BIG_PAGE = `query($first: Int!) {
 
 const HOOK_BY_ID = 'query($id: ID!) { hook(id: $id) { id databaseId url name events isActive hasSecret createdAt urlVariables { key } } }';
 
-type PageResult = { data?: { hooks: { totalCount: number; nodes: { urlVariables: unknown[]; deliveries: { totalCount: number; nodes: { attempts: unknown[] }[] } }[] } } };
+type PageResult = {
+  data?: { hooks: { totalCount: number; nodes: { urlVariables: unknown[]; deliveries: { totalCount: number; nodes: { attempts: unknown[] }[] } }[] } };
+};
 
 /** Whitespace-insensitive: the expected statements are wrapped for reading. */
 const sql = (text: string) => text.replace(/\s+/g, ' ').trim();
@@ -154,15 +157,23 @@ describe.each(backends)('SQL statements per GraphQL request on %s', (backend) =>
     const users = await db.prisma.user.createManyAndReturn({ data: [{ username: 'u1' }, { username: 'u2' }] });
     await db.prisma.hook.createMany({
       data: Array.from({ length: 120 }, (_, i) => ({
-        kind: 'SUBJECT' as const, subjectType: 'BUILD_REPO' as const, subject: `u${(i % 2) + 1}/repo${i}`, namespace: `u${(i % 2) + 1}`,
-        events: ['build:complete'], url: `https://example.com/${i}/{token}`, secret: i % 3 === 0 ? 'secret' : null,
+        kind: 'SUBJECT' as const,
+        subjectType: 'BUILD_REPO' as const,
+        subject: `u${(i % 2) + 1}/repo${i}`,
+        namespace: `u${(i % 2) + 1}`,
+        events: ['build:complete'],
+        url: `https://example.com/${i}/{token}`,
+        secret: i % 3 === 0 ? 'secret' : null,
         createdById: i % 5 === 0 ? admin.id : users[i % 2]!.id,
       })),
     });
     const hooks = await db.prisma.hook.findMany({ select: { id: true }, orderBy: { id: 'asc' } });
     hookIds = hooks.map((hook) => hook.id);
     await db.prisma.urlVariable.createMany({
-      data: hooks.flatMap((hook) => [{ hookId: hook.id, key: 'token', value: 'v' }, { hookId: hook.id, key: 'other', value: 'w' }]),
+      data: hooks.flatMap((hook) => [
+        { hookId: hook.id, key: 'token', value: 'v' },
+        { hookId: hook.id, key: 'other', value: 'w' },
+      ]),
     });
     const event = await db.prisma.event.create({ data: { name: 'build:complete', payload: { ok: true } } });
     const deliveries = await db.prisma.delivery.createManyAndReturn({
@@ -170,9 +181,15 @@ describe.each(backends)('SQL statements per GraphQL request on %s', (backend) =>
       select: { id: true },
     });
     await db.prisma.deliveryAttempt.createMany({
-      data: deliveries.flatMap((delivery) => [1, 2].map((n) => ({
-        deliveryId: delivery.id, durationMs: n * 10, requestUrl: 'https://example.com', requestHeaders: {}, responseStatus: n === 1 ? 500 : 200,
-      }))),
+      data: deliveries.flatMap((delivery) =>
+        [1, 2].map((n) => ({
+          deliveryId: delivery.id,
+          durationMs: n * 10,
+          requestUrl: 'https://example.com',
+          requestHeaders: {},
+          responseStatus: n === 1 ? 500 : 200,
+        })),
+      ),
     });
     yoga = createGraphQL({ services, prisma: counted, logger: createLogger('silent') }).yoga;
   });
@@ -231,7 +248,12 @@ describe.each(backends)('SQL statements per GraphQL request on %s', (backend) =>
   it('reads hook(id) through the hook cache: one statement the first time, none after', async () => {
     const id = encodeGlobalID('Hook', hookIds[7]!);
     const first = await statementsOf(HOOK_BY_ID, { id });
-    expect(first.result.data!.hook).toMatchObject({ id, url: 'https://example.com/7/{token}', hasSecret: false, urlVariables: [{ key: 'other' }, { key: 'token' }] });
+    expect(first.result.data!.hook).toMatchObject({
+      id,
+      url: 'https://example.com/7/{token}',
+      hasSecret: false,
+      urlVariables: [{ key: 'other' }, { key: 'token' }],
+    });
     expect(first.statements).toEqual([HOOK_RECORD_STATEMENT]);
     const again = await statementsOf(HOOK_BY_ID, { id });
     expect(again.result).toEqual(first.result);

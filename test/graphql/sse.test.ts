@@ -2,12 +2,12 @@
 // connections, and single connection with its PUT reservation), and distinct connections on
 // /graphql as before. The bearer token is required on every request of both modes.
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { createClient, NetworkError, type Client } from 'graphql-sse';
+import { type Client, createClient, NetworkError } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/graphql/yoga';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { liveSubscription, within, type LiveSubscription } from './transports';
+import { type LiveSubscription, liveSubscription, within } from './transports';
 
 const SUBSCRIPTION = 'subscription($hookId: ID) { deliveryUpdated(hookId: $hookId) { databaseId status hook { databaseId } } }';
 
@@ -87,7 +87,10 @@ describe.each(backends)('GraphQL over SSE on %s', (backend) => {
       const live = sseSubscribe<DeliveryUpdated>(sse, SUBSCRIPTION, { hookId: encodeGlobalID('Hook', aliceHookId) });
       const tested = new Set<number>();
       const trigger = setInterval(() => {
-        void t.app.services.deliveries.testHook(t.admin, aliceHookId).then((d) => tested.add(d.id), () => {});
+        void t.app.services.deliveries.testHook(t.admin, aliceHookId).then(
+          (d) => tested.add(d.id),
+          () => {},
+        );
       }, 500);
       try {
         const seen = await live.waitFor(
@@ -103,7 +106,10 @@ describe.each(backends)('GraphQL over SSE on %s', (backend) => {
 
     it('refuses every request without a valid token', async () => {
       for (const token of [null, 'not-a-token']) {
-        const error = await sseExecute(client(url(), token, mode), '{ viewer { username } }').then(() => null, (e: unknown) => e);
+        const error = await sseExecute(client(url(), token, mode), '{ viewer { username } }').then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(NetworkError);
         expect((error as NetworkError).response?.status).toBe(401);
       }
@@ -129,11 +135,12 @@ describe.each(backends)('GraphQL over SSE on %s', (backend) => {
     try {
       const events = await fetch(stream, { signal: controller.signal, headers: { ...tokenHeader, ...auth(alice.token), accept: 'text/event-stream' } });
       expect(events.status).toBe(200);
-      const operation = (headers: Record<string, string>) => fetch(stream, {
-        method: 'POST',
-        headers: { ...tokenHeader, ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ viewer { username } }', extensions: { operationId: 'op1' } }),
-      });
+      const operation = (headers: Record<string, string>) =>
+        fetch(stream, {
+          method: 'POST',
+          headers: { ...tokenHeader, ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ viewer { username } }', extensions: { operationId: 'op1' } }),
+        });
       expect((await operation({})).status).toBe(401);
       expect((await operation(auth(bob.token))).status).toBe(404);
       expect((await operation(auth(alice.token))).status).toBe(202);
@@ -153,11 +160,12 @@ describe.each(backends)('GraphQL over SSE on %s', (backend) => {
 
   it('answers bad documents and oversized bodies with 4xx, never 500', async () => {
     const stream = `${t.url}/graphql/stream`;
-    const post = (body: string) => fetch(stream, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'text/event-stream' },
-      body,
-    });
+    const post = (body: string) =>
+      fetch(stream, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+        body,
+      });
     const syntax = await post(JSON.stringify({ query: '{ viewer { ' }));
     expect(syntax.status).toBe(400);
     const aliases = Array.from({ length: LIMITS.maxAliases + 1 }, (_, i) => `a${i}: viewer { username }`).join(' ');
@@ -186,11 +194,12 @@ describe.each(backends)('GraphQL over SSE on %s', (backend) => {
   it('ends open event streams on graceful shutdown instead of waiting on them', async () => {
     const other = await startTestApp(backend);
     try {
-      const subscribe = (path: string) => fetch(`${other.url}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: JSON.stringify({ query: 'subscription { deliveryUpdated { id } }' }),
-      });
+      const subscribe = (path: string) =>
+        fetch(`${other.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: 'subscription { deliveryUpdated { id } }' }),
+        });
       const streams = await Promise.all([subscribe('/graphql'), subscribe('/graphql/stream')]);
       expect(streams.map((r) => r.status)).toEqual([200, 200]);
       const ended = streams.map(async (response) => {

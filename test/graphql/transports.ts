@@ -1,5 +1,5 @@
 // Helpers for the GraphQL transport tests: real graphql-ws clients over real sockets, bounded waits.
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
+import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 
 /** Rejects saying what it waited for when `promise` takes longer than `ms`. */
@@ -64,7 +64,11 @@ export function connectWs(baseUrl: string, token: string | null, via: 'params' |
 }
 
 /** Runs one query or mutation over the socket and returns its single result. */
-export async function wsExecute<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<FormattedExecutionResult<T, unknown>> {
+export async function wsExecute<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<FormattedExecutionResult<T, unknown>> {
   const results = client.iterate<T>({ query, variables });
   const first = await within(results.next(), 30_000, `a result of ${query.slice(0, 60)}`);
   await results.return?.();
@@ -111,12 +115,17 @@ export function liveSubscription<T>(subscribe: (sink: Sink<T>) => () => void): L
     stop,
     // Polls rather than checking each result once: a predicate may start matching a result that
     // arrived earlier (an update can beat the mutation response that names its delivery).
-    waitFor: (predicate, what, ms = 30_000) => waitUntil(() => {
-      const found = results.find(predicate);
-      if (found || !failed) return found;
-      const { code, reason } = failed.reason as { code?: unknown; reason?: unknown };
-      throw new Error(`${what}: the subscription failed first (${code ?? ''} ${String(reason ?? failed.reason)})`);
-    }, ms, () => `${what} (got ${JSON.stringify(results).slice(0, 500)})`),
+    waitFor: (predicate, what, ms = 30_000) =>
+      waitUntil(
+        () => {
+          const found = results.find(predicate);
+          if (found || !failed) return found;
+          const { code, reason } = failed.reason as { code?: unknown; reason?: unknown };
+          throw new Error(`${what}: the subscription failed first (${code ?? ''} ${String(reason ?? failed.reason)})`);
+        },
+        ms,
+        () => `${what} (got ${JSON.stringify(results).slice(0, 500)})`,
+      ),
   };
 }
 

@@ -3,15 +3,15 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { attachGraphQLWebSocket } from '../../src/graphql/websocket';
 import { createGraphQL, LIMITS } from '../../src/graphql/yoga';
 import { createLogger } from '../../src/logger';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { ADMIN_TOKEN, backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { startHookgate, type HookgateProcess } from '../process-helpers';
-import { connectWs, webSocketUrl, within, wsExecute, wsSubscribe, type WsConnection } from './transports';
+import { type HookgateProcess, startHookgate } from '../process-helpers';
+import { connectWs, type WsConnection, webSocketUrl, within, wsExecute, wsSubscribe } from './transports';
 
 const SUBSCRIPTION = 'subscription($hookId: ID) { deliveryUpdated(hookId: $hookId) { databaseId status hook { databaseId } } }';
 const TEST_HOOK = 'mutation($input: TestHookInput!) { testHook(input: $input) { delivery { databaseId status } userErrors { code } } }';
@@ -56,9 +56,13 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
 
   it('runs mutations, with user errors as over HTTP', async () => {
     const { client } = connect(t.url, alice.token);
-    const created = await wsExecute(client, 'mutation($input: CreateHookInput!) { createHook(input: $input) { hook { databaseId url subject } userErrors { field code } } }', {
-      input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'alice/ws', events: ['build:complete'], url: `${receiver.url}/ws` },
-    });
+    const created = await wsExecute(
+      client,
+      'mutation($input: CreateHookInput!) { createHook(input: $input) { hook { databaseId url subject } userErrors { field code } } }',
+      {
+        input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'alice/ws', events: ['build:complete'], url: `${receiver.url}/ws` },
+      },
+    );
     expect(created.errors).toBeUndefined();
     expect(created.data!.createHook).toMatchObject({ hook: { url: `${receiver.url}/ws`, subject: 'alice/ws' }, userErrors: [] });
     const stored = await t.app.db.prisma.hook.findUnique({ where: { id: created.data!.createHook.hook.databaseId } });
@@ -76,10 +80,13 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
     // until one of the deliveries it made is seen SUCCEEDED.
     const tested = new Set<number>();
     const trigger = setInterval(() => {
-      void wsExecute(client, TEST_HOOK, { input: { id: encodeGlobalID('Hook', aliceHookId) } }).then((res) => {
-        const id = (res.data as { testHook: { delivery: { databaseId: number } | null } } | undefined)?.testHook.delivery?.databaseId;
-        if (id) tested.add(id);
-      }, () => {});
+      void wsExecute(client, TEST_HOOK, { input: { id: encodeGlobalID('Hook', aliceHookId) } }).then(
+        (res) => {
+          const id = (res.data as { testHook: { delivery: { databaseId: number } | null } } | undefined)?.testHook.delivery?.databaseId;
+          if (id) tested.add(id);
+        },
+        () => {},
+      );
     }, 500);
     try {
       const seen = await live.waitFor(
@@ -95,9 +102,16 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
   });
 
   it('closes with 4403 before any operation when the token is missing or bad', async () => {
-    for (const [token, via] of [[null, 'params'], ['not-a-token', 'params'], ['not-a-token', 'header']] as const) {
+    for (const [token, via] of [
+      [null, 'params'],
+      ['not-a-token', 'params'],
+      ['not-a-token', 'header'],
+    ] as const) {
       const { client, closed } = connect(t.url, token, via);
-      const attempt = wsExecute(client, '{ viewer { username } }').then(() => 'answered', (error: unknown) => error);
+      const attempt = wsExecute(client, '{ viewer { username } }').then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
       const close = await within(closed, 15_000, `the close of a connection with token ${token} via ${via}`);
       expect(close.code).toBe(4403);
       expect(await attempt).toMatchObject({ code: 4403 });
@@ -106,16 +120,23 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
 
   it('applies the cost, depth and alias limits of HTTP', async () => {
     const { client } = connect(t.url, ADMIN_TOKEN);
-    const page = 'nodes { id url createdBy { username } urlVariables { key } deliveries(first: $deliveries) { nodes { id status attempts { startedAt responseStatus } } } }';
+    const page =
+      'nodes { id url createdBy { username } urlVariables { key } deliveries(first: $deliveries) { nodes { id status attempts { startedAt responseStatus } } } }';
     const costly = await wsExecute(client, `query($hooks: Int, $deliveries: Int) { hooks(first: $hooks) { ${page} } }`, { hooks: 100, deliveries: 100 });
     expect(costly.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     expect(costly.data ?? null).toBeNull();
     const aliases = Array.from({ length: LIMITS.maxAliases + 1 }, (_, i) => `a${i}: viewer { username }`).join(' ');
-    const aliased = await wsExecute(client, `{ ${aliases} }`).then(() => null, (errors: unknown) => errors);
+    const aliased = await wsExecute(client, `{ ${aliases} }`).then(
+      () => null,
+      (errors: unknown) => errors,
+    );
     expect(JSON.stringify(aliased)).toMatch(/alias/i);
     let deep = 'username';
     for (let i = 0; i < LIMITS.maxDepth + 2; i++) deep = `hooks(first: 1) { nodes { createdBy { ${deep} } } }`;
-    const tooDeep = await wsExecute(client, `{ ${deep} }`).then(() => null, (errors: unknown) => errors);
+    const tooDeep = await wsExecute(client, `{ ${deep} }`).then(
+      () => null,
+      (errors: unknown) => errors,
+    );
     expect(JSON.stringify(tooDeep)).toMatch(/depth/i);
     // The connection survives refused documents.
     expect(await wsExecute(client, '{ viewer { username } }')).toEqual({ data: { viewer: { username: 'root' } } });
@@ -157,10 +178,14 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
 
   it('refuses a WebSocket upgrade on other paths', async () => {
     const socket = new WebSocket(`${webSocketUrl(t.url)}/nope`, 'graphql-transport-ws');
-    const status = await within(new Promise<number | undefined>((resolve) => {
-      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode));
-      socket.on('error', () => resolve(undefined));
-    }), 15_000, 'the answer to an upgrade on another path');
+    const status = await within(
+      new Promise<number | undefined>((resolve) => {
+        socket.on('unexpected-response', (_req, res) => resolve(res.statusCode));
+        socket.on('error', () => resolve(undefined));
+      }),
+      15_000,
+      'the answer to an upgrade on another path',
+    );
     expect(status).toBe(404);
   });
 
@@ -188,7 +213,10 @@ describe.each(backends)('GraphQL over WebSocket on %s', (backend) => {
       // This process tests the hook; the subscriber is on the other one.
       const tested = new Set<number>();
       const trigger = setInterval(() => {
-        void t.app.services.deliveries.testHook(t.admin, aliceHookId).then((d) => tested.add(d.id), () => {});
+        void t.app.services.deliveries.testHook(t.admin, aliceHookId).then(
+          (d) => tested.add(d.id),
+          () => {},
+        );
       }, 500);
       try {
         const seen = await live.waitFor(

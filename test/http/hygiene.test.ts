@@ -5,10 +5,10 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app';
+import { type App, createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { createHttpServer } from '../../src/http/server';
 import { createMetrics } from '../../src/http/metrics';
+import { createHttpServer } from '../../src/http/server';
 import { createLogger } from '../../src/logger';
 import { ADMIN_TOKEN, backends, createTestDatabase, type TestDatabase } from '../helpers';
 
@@ -31,7 +31,15 @@ async function startLoggedApp(backend: 'pglite' | 'postgres', env: Record<string
   const config = loadConfig({ PORT: '0', DATABASE_URL: testDb.url, HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'debug', ...env });
   const app: App = await createApp(config, pino({ level: 'debug' }, sink), { databaseTarget: testDb.target });
   const url = await app.listen();
-  return { app, url, lines, close: async () => { await app.close(); await testDb.drop(); } };
+  return {
+    app,
+    url,
+    lines,
+    close: async () => {
+      await app.close();
+      await testDb.drop();
+    },
+  };
 }
 
 /** Sends the head of a request promising `length` body bytes, a little of the body, then resets the connection. */
@@ -39,7 +47,9 @@ async function abortMidBody(url: string, path: string, headers: Record<string, s
   const { port } = new URL(url);
   await new Promise<void>((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1', () => {
-      const head = Object.entries({ host: 'x', 'content-length': '100000', ...headers }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+      const head = Object.entries({ host: 'x', 'content-length': '100000', ...headers })
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n');
       socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n\r\n{"url": "https://exa`);
       setTimeout(() => {
         socket.resetAndDestroy();
@@ -80,7 +90,10 @@ describe.each(backends)('HTTP hygiene on %s', (backend) => {
     await until('two "request aborted" debug lines', () => t.lines.filter((line) => line.msg === 'request aborted by the client').length >= 2);
     // Let anything else the aborts cause reach the log.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(t.lines.filter((line) => line.level >= 40), JSON.stringify(t.lines.filter((line) => line.level >= 40))).toEqual([]);
+    expect(
+      t.lines.filter((line) => line.level >= 40),
+      JSON.stringify(t.lines.filter((line) => line.level >= 40)),
+    ).toEqual([]);
     expect(t.lines.filter((line) => line.msg === 'request aborted by the client').every((line) => line.level === 20)).toBe(true);
     // The server still answers.
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
@@ -90,8 +103,15 @@ describe.each(backends)('HTTP hygiene on %s', (backend) => {
   it('sends no CORS headers by default, to any origin', async () => {
     const origin = 'https://evil.example';
     const answers = [
-      await fetch(`${t.url}/graphql`, { method: 'POST', headers: { origin, authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{"query":"{ viewer { username } }"}' }),
-      await fetch(`${t.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } }),
+      await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { origin, authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: '{"query":"{ viewer { username } }"}',
+      }),
+      await fetch(`${t.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      }),
       await fetch(`${t.url}/v1/hooks`, { headers: { origin, authorization: `Token ${ADMIN_TOKEN}` } }),
       await fetch(`${t.url}/v1/hooks`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } }),
     ];
@@ -112,7 +132,8 @@ describe.each(backends)('HTTP hygiene on %s', (backend) => {
         const answer = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': type! }, body: body! });
         expect(answer.status, `${type}: ${await answer.clone().text()}`).toBe(403);
         expect(((await answer.json()) as { errors: Array<{ message: string; extensions: { code: string } }> }).errors[0]).toEqual({
-          message: 'Required CSRF header(s) not present', extensions: { code: 'FORBIDDEN' },
+          message: 'Required CSRF header(s) not present',
+          extensions: { code: 'FORBIDDEN' },
         });
       }
       expect(await t.app.db.prisma.hook.count()).toBe(0);
@@ -155,7 +176,8 @@ describe.each(backends)('CORS for listed origins on %s', (backend) => {
   it('answers preflights and adds headers, credentials included, for a listed origin only', async () => {
     for (const path of ['/graphql', '/v1/hooks', '/api/v4/hooks']) {
       const preflight = await fetch(`${t.url}${path}`, {
-        method: 'OPTIONS', headers: { origin: listed, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+        method: 'OPTIONS',
+        headers: { origin: listed, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
       });
       expect(preflight.status, path).toBe(204);
       expect(preflight.headers.get('access-control-allow-origin'), path).toBe(listed);
@@ -164,12 +186,18 @@ describe.each(backends)('CORS for listed origins on %s', (backend) => {
       expect(preflight.headers.get('access-control-allow-methods'), path).toContain('POST');
 
       const other = await fetch(`${t.url}${path}`, {
-        method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
       });
-      expect([...other.headers.keys()].filter((key) => key.startsWith('access-control-')), path).toEqual([]);
+      expect(
+        [...other.headers.keys()].filter((key) => key.startsWith('access-control-')),
+        path,
+      ).toEqual([]);
     }
     const graphql = await fetch(`${t.url}/graphql`, {
-      method: 'POST', headers: { origin: listed, authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{"query":"{ viewer { username } }"}',
+      method: 'POST',
+      headers: { origin: listed, authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"query":"{ viewer { username } }"}',
     });
     expect(graphql.headers.get('access-control-allow-origin')).toBe(listed);
     expect(graphql.headers.get('access-control-allow-credentials')).toBe('true');
@@ -191,7 +219,10 @@ describe.each(backends)('CORS for listed origins on %s', (backend) => {
 describe('Node timeouts', () => {
   it('answers a request whose headers never finish with 408, as Node does', { timeout: 20_000 }, async () => {
     const server = createHttpServer({
-      logger: createLogger('silent'), metrics: createMetrics(), checkHealth: async () => {}, handlers: [],
+      logger: createLogger('silent'),
+      metrics: createMetrics(),
+      checkHealth: async () => {},
+      handlers: [],
       timeouts: { requestMs: 1_000, headersMs: 500, checkIntervalMs: 100 },
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -2,9 +2,9 @@
 // system hooks dialect (system hooks have no namespace) and delivery (events reach exactly the
 // subject they name). The cap is set to 3 here so it is reached quickly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Receiver, startReceiver } from '../delivery/receiver';
 import { backends, createUser, graphql, startTestApp, type TestApp } from '../helpers';
-import { call, expectV1Error, type Answer } from '../rest/helpers';
-import { startReceiver, type Receiver } from '../delivery/receiver';
+import { type Answer, call, expectV1Error } from '../rest/helpers';
 
 const CAP = 3;
 const CREATE_HOOK = `mutation($input: CreateHookInput!) {
@@ -67,19 +67,29 @@ describe.each(backends)('job ownership and the namespace cap on %s', (backend) =
     expect((published.body as { deliveries: number[] }).deliveries).toHaveLength(1);
     await v1('POST', '/v1/events', t.adminToken, { event: 'job:succeed', subject_type: 'job', subject: '99', payload: { n: 2 } });
     await receiver.waitFor(2, 20_000);
-    expect(receiver.requests.map((r) => [r.path, JSON.parse(r.body).n]).sort()).toEqual([['/bare', 2], ['/carol', 1]]);
+    expect(receiver.requests.map((r) => [r.path, JSON.parse(r.body).n]).sort()).toEqual([
+      ['/bare', 2],
+      ['/carol', 1],
+    ]);
   });
 
   it('caps subject hooks per namespace: 400 invalid_args on subject in /v1, VALIDATION_FAILED in GraphQL', async () => {
     const dave = (await createUser(t.app, 'dave')).token;
     // Repo and job hooks count together.
-    for (const body of [jobHook('dave/1'), jobHook('dave/2'), { subject_type: 'build_repo', subject: 'dave/app', events: ['build:complete'], url: 'https://example.com/b' }]) {
+    for (const body of [
+      jobHook('dave/1'),
+      jobHook('dave/2'),
+      { subject_type: 'build_repo', subject: 'dave/app', events: ['build:complete'], url: 'https://example.com/b' },
+    ]) {
       const answer = await v1('POST', '/v1/hooks', dave, body);
       expect(answer.status, answer.text).toBe(201);
     }
     const over = await v1('POST', '/v1/hooks', dave, jobHook('dave/3'));
     expectV1Error(over, 400, 'invalid_args');
-    expect((over.body as { errors: Array<{ field?: string; message: string }> }).errors[0]).toMatchObject({ field: 'subject', message: expect.stringContaining(`maximum of ${CAP}`) });
+    expect((over.body as { errors: Array<{ field?: string; message: string }> }).errors[0]).toMatchObject({
+      field: 'subject',
+      message: expect.stringContaining(`maximum of ${CAP}`),
+    });
     // Admins are held to it too; the cap is per namespace, not per user.
     const admin = await graphql(t.url, CREATE_HOOK, { input: gqlJobHook('dave/4') });
     expect(admin.errors).toBeUndefined();

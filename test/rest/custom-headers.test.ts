@@ -2,12 +2,24 @@
 // contract, `custom_headers` on POST/PUT /hooks, the GraphQL mutations, and what deliveries send
 // and the delivery log stores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type Receiver, startReceiver } from '../delivery/receiver';
 import { backends, graphql, startTestApp, type TestApp } from '../helpers';
-import { eventually, startReceiver, type Receiver } from '../delivery/receiver';
-import { call, isSystemErrorBody, type Answer } from './helpers';
+import { type Answer, call, isSystemErrorBody } from './helpers';
 
 const ILLEGAL = { error: 'Illegal key or value' };
-const RESERVED = ['Content-Type', 'content-length', 'Host', 'User-Agent', 'Connection', 'Transfer-Encoding', 'webhook-id', 'Webhook-Signature', 'X-Gitlab-Token', 'x-gitlab-event', 'X-Hookgate-Event'];
+const RESERVED = [
+  'Content-Type',
+  'content-length',
+  'Host',
+  'User-Agent',
+  'Connection',
+  'Transfer-Encoding',
+  'webhook-id',
+  'Webhook-Signature',
+  'X-Gitlab-Token',
+  'x-gitlab-event',
+  'X-Hookgate-Event',
+];
 const SET = `mutation($input: SetCustomHeaderInput!) { setCustomHeader(input: $input) { hook { customHeaders { key } } userErrors { field message code } } }`;
 const DELETE = `mutation($input: DeleteCustomHeaderInput!) { deleteCustomHeader(input: $input) { hook { customHeaders { key } } userErrors { field message code } } }`;
 
@@ -55,7 +67,11 @@ describe.each(backends)('custom headers (%s)', (backend) => {
     const request = await eventually(async () => r.requests.find((q) => q.path === '/sent'), 10_000, 'the test delivery');
     expect(request.headers['x-team']).toBe('second-value');
     expect(request.headers.authorization).toBe('Bearer receiver-token');
-    const attempt = await eventually(() => t.app.db.prisma.deliveryAttempt.findFirst({ where: { delivery: { hookId: hook.id } } }), 10_000, 'the stored attempt');
+    const attempt = await eventually(
+      () => t.app.db.prisma.deliveryAttempt.findFirst({ where: { delivery: { hookId: hook.id } } }),
+      10_000,
+      'the stored attempt',
+    );
     expect(attempt.requestHeaders).toMatchObject({ 'x-team': '[redacted]', authorization: '[redacted]' });
     expect(JSON.stringify(attempt.requestHeaders)).not.toContain('second-value');
 
@@ -85,23 +101,41 @@ describe.each(backends)('custom headers (%s)', (backend) => {
     // Replacing one of the 20 is still allowed.
     expect((await put('x-h20', { value: 'w' })).status).toBe(204);
     // A key that could never be set is not set.
-    expectError(await api('DELETE', `/api/v4/hooks/${hook.id}/custom_headers/${encodeURIComponent('bad key')}`, {}), 404, { message: '404 Custom Header Not Found' });
+    expectError(await api('DELETE', `/api/v4/hooks/${hook.id}/custom_headers/${encodeURIComponent('bad key')}`, {}), 404, {
+      message: '404 Custom Header Not Found',
+    });
   });
 
   it('POST and PUT /hooks accept custom_headers, merged by key on PUT', async () => {
-    const hook = await createSystemHook({ custom_headers: [{ key: 'X-One', value: '1' }, { key: 'X-Two', value: '2' }] });
+    const hook = await createSystemHook({
+      custom_headers: [
+        { key: 'X-One', value: '1' },
+        { key: 'X-Two', value: '2' },
+      ],
+    });
     expect(hook.custom_headers).toEqual([{ key: 'X-One' }, { key: 'X-Two' }]);
-    const updated = await api('PUT', `/api/v4/hooks/${hook.id}`, { custom_headers: [{ key: 'x-two', value: 'two' }, { key: 'X-Three', value: '3' }] });
+    const updated = await api('PUT', `/api/v4/hooks/${hook.id}`, {
+      custom_headers: [
+        { key: 'x-two', value: 'two' },
+        { key: 'X-Three', value: '3' },
+      ],
+    });
     expect(updated.status, updated.text).toBe(200);
     expect((updated.body as Record<string, unknown>).custom_headers).toEqual([{ key: 'X-One' }, { key: 'X-Three' }, { key: 'X-Two' }]);
     const stored = await t.app.db.prisma.customHeader.findMany({ where: { hookId: hook.id }, orderBy: { key: 'asc' } });
-    expect(stored.map(({ key, value }) => [key, value])).toEqual([['X-One', '1'], ['X-Three', '3'], ['X-Two', 'two']]);
+    expect(stored.map(({ key, value }) => [key, value])).toEqual([
+      ['X-One', '1'],
+      ['X-Three', '3'],
+      ['X-Two', 'two'],
+    ]);
 
     const reserved = await api('PUT', `/api/v4/hooks/${hook.id}`, { custom_headers: [{ key: 'Host', value: 'evil' }] });
     expect(reserved.status).toBe(422);
     expect(reserved.body).toEqual({ message: { custom_headers: ['"Host" is a header Hookgate sets itself'] } });
     const tooMany = Array.from({ length: 18 }, (_, index) => ({ key: `X-N${index}`, value: 'v' }));
-    expectError(await api('PUT', `/api/v4/hooks/${hook.id}`, { custom_headers: tooMany }), 422, { message: { custom_headers: ['a hook can have at most 20 custom headers'] } });
+    expectError(await api('PUT', `/api/v4/hooks/${hook.id}`, { custom_headers: tooMany }), 422, {
+      message: { custom_headers: ['a hook can have at most 20 custom headers'] },
+    });
     for (const bad of ['X-One', [{ key: 'X-One' }], [{ key: 1, value: 'v' }], { key: 'X', value: 'v' }]) {
       expectError(await api('PUT', `/api/v4/hooks/${hook.id}`, { custom_headers: bad }), 400, { error: 'custom_headers is invalid' });
     }
@@ -110,9 +144,20 @@ describe.each(backends)('custom headers (%s)', (backend) => {
   });
 
   it('GraphQL: createHook customHeaders, setCustomHeader, deleteCustomHeader on a subject hook; errors as user errors', async () => {
-    const created = await graphql(t.url, `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id customHeaders { key } } userErrors { field message } } }`, {
-      input: { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'ch/repo', events: ['build:complete'], url: `${r.url}/subject`, customHeaders: [{ key: 'X-Env', value: 'prod' }] },
-    });
+    const created = await graphql(
+      t.url,
+      `mutation($input: CreateHookInput!) { createHook(input: $input) { hook { id customHeaders { key } } userErrors { field message } } }`,
+      {
+        input: {
+          kind: 'SUBJECT',
+          subjectType: 'BUILD_REPO',
+          subject: 'ch/repo',
+          events: ['build:complete'],
+          url: `${r.url}/subject`,
+          customHeaders: [{ key: 'X-Env', value: 'prod' }],
+        },
+      },
+    );
     expect(created.data?.createHook.userErrors).toEqual([]);
     const id = created.data!.createHook.hook.id as string;
     expect(created.data?.createHook.hook.customHeaders).toEqual([{ key: 'X-Env' }]);
@@ -124,7 +169,10 @@ describe.each(backends)('custom headers (%s)', (backend) => {
     expect(request.headers).toMatchObject({ 'x-env': 'prod', 'x-api-key': 'k-123', 'x-hookgate-event': 'build:complete' });
 
     const reserved = await graphql(t.url, SET, { input: { hookId: id, key: 'X-Hookgate-Event', value: 'spoof' } });
-    expect(reserved.data?.setCustomHeader).toEqual({ hook: null, userErrors: [{ field: ['input', 'key'], message: 'is a header Hookgate sets itself', code: 'VALIDATION_FAILED' }] });
+    expect(reserved.data?.setCustomHeader).toEqual({
+      hook: null,
+      userErrors: [{ field: ['input', 'key'], message: 'is a header Hookgate sets itself', code: 'VALIDATION_FAILED' }],
+    });
     const badValue = await graphql(t.url, SET, { input: { hookId: id, key: 'X-Ok', value: '' } });
     expect(badValue.data?.setCustomHeader.userErrors).toMatchObject([{ field: ['input', 'value'], code: 'VALIDATION_FAILED' }]);
     const deleted = await graphql(t.url, DELETE, { input: { hookId: id, key: 'x-env' } });

@@ -21,7 +21,7 @@ describe.each(backends)('routes through the delivery engine on %s', (backend) =>
   });
 
   describe('answers and errors', () => {
-    it('POST /hooks/:id (with gitbeaker\'s `{}` body) answers 201 with exactly the sample, on both prefixes', async () => {
+    it("POST /hooks/:id (with gitbeaker's `{}` body) answers 201 with exactly the sample, on both prefixes", async () => {
       const hook = await t.app.services.hooks.create(t.admin, { kind: 'SYSTEM', url: 'http://127.0.0.1:9/unreachable' });
       for (const path of [`/api/v4/hooks/${hook.id}`, `/hooks/${hook.id}`]) {
         const answer = await call(t.url, 'POST', path, { headers: { 'private-token': t.adminToken }, body: {} });
@@ -42,9 +42,17 @@ describe.each(backends)('routes through the delivery engine on %s', (backend) =>
       expectV1Error(await call(t.url, 'POST', '/v1/events', { headers: admin, body: { event: 'build:complete' } }), 400, 'invalid_args');
       expectV1Error(await call(t.url, 'POST', '/v1/events', { headers: admin, body: { event: 'x', subject_type: 'nope', payload: {} } }), 400, 'invalid_args');
       expectV1Error(await call(t.url, 'POST', '/v1/events', { headers: admin, body: { event: 'x', payload: { a: '\u0000' } } }), 400, 'invalid_args');
-      expectV1Error(await call(t.url, 'POST', '/v1/events', { headers: { ...admin, 'content-type': 'application/json' }, body: '{"event":' }), 400, 'invalid_args');
+      expectV1Error(
+        await call(t.url, 'POST', '/v1/events', { headers: { ...admin, 'content-type': 'application/json' }, body: '{"event":' }),
+        400,
+        'invalid_args',
+      );
       expectV1Error(await call(t.url, 'POST', '/v1/events', { body: { event: 'x', payload: {} } }), 401, 'unauthorized');
-      expectV1Error(await call(t.url, 'POST', '/v1/events', { headers: { authorization: `Token ${userToken}` }, body: { event: 'x', payload: {} } }), 403, 'permission_denied');
+      expectV1Error(
+        await call(t.url, 'POST', '/v1/events', { headers: { authorization: `Token ${userToken}` }, body: { event: 'x', payload: {} } }),
+        403,
+        'permission_denied',
+      );
     });
   });
 
@@ -95,9 +103,15 @@ describe.each(backends)('routes through the delivery engine on %s', (backend) =>
 
     it('POST /v1/events delivers to each matching active hook and answers 202', async () => {
       const v1 = { authorization: `Token ${t.adminToken}` };
-      const hook = await call(t.url, 'POST', '/v1/hooks', { headers: v1, body: { subject_type: 'build_repo', subject: 'ns/events', events: ['build:complete'], url: `${receiverUrl}/v1`, secret: 's' } });
+      const hook = await call(t.url, 'POST', '/v1/hooks', {
+        headers: v1,
+        body: { subject_type: 'build_repo', subject: 'ns/events', events: ['build:complete'], url: `${receiverUrl}/v1`, secret: 's' },
+      });
       expect(hook.status).toBe(201);
-      const answer = await call(t.url, 'POST', '/v1/events', { headers: v1, body: { event: 'build:complete', subject_type: 'build_repo', subject: 'ns/events', payload: { build: 1 } } });
+      const answer = await call(t.url, 'POST', '/v1/events', {
+        headers: v1,
+        body: { event: 'build:complete', subject_type: 'build_repo', subject: 'ns/events', payload: { build: 1 } },
+      });
       expect(answer.status).toBe(202);
       const body = answer.body as { event_id: number; deliveries: number[] };
       expect(Object.keys(body)).toEqual(['event_id', 'deliveries']);
@@ -106,7 +120,11 @@ describe.each(backends)('routes through the delivery engine on %s', (backend) =>
       const delivery = await waitFor(() => received.find((request) => request.path === '/v1'));
       expect(JSON.parse(delivery.body)).toEqual({ build: 1 });
       expect(delivery.headers['x-hookgate-event']).toBe('build:complete');
-      expectV1Error(await call(t.url, 'POST', '/v1/events', { headers: { authorization: `Token ${userToken}` }, body: { event: 'build:complete', payload: {} } }), 403, 'permission_denied');
+      expectV1Error(
+        await call(t.url, 'POST', '/v1/events', { headers: { authorization: `Token ${userToken}` }, body: { event: 'build:complete', payload: {} } }),
+        403,
+        'permission_denied',
+      );
     });
   });
 });

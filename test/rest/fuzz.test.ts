@@ -11,9 +11,24 @@ const RUNS = 20;
 const BATCH = 50; // RUNS × BATCH = 1,000 requests per route
 const V1_HOOK_KEYS = ['id', 'subject', 'subject_type', 'events', 'name', 'secret', 'url', 'is_active', 'created_by', 'created_at', 'updated_at'];
 const SYSTEM_HOOK_KEYS = [
-  'id', 'url', 'name', 'description', 'created_at', 'push_events', 'tag_push_events', 'merge_requests_events', 'repository_update_events',
-  'enable_ssl_verification', 'url_variables', 'push_events_branch_filter', 'branch_filter_strategy', 'alert_status', 'disabled_until',
-  'custom_headers', 'token_present', 'signing_token_present',
+  'id',
+  'url',
+  'name',
+  'description',
+  'created_at',
+  'push_events',
+  'tag_push_events',
+  'merge_requests_events',
+  'repository_update_events',
+  'enable_ssl_verification',
+  'url_variables',
+  'push_events_branch_filter',
+  'branch_filter_strategy',
+  'alert_status',
+  'disabled_until',
+  'custom_headers',
+  'token_present',
+  'signing_token_present',
 ];
 
 type Dialect = 'v1' | 'system';
@@ -38,9 +53,23 @@ interface Route {
 
 const V1_FIELDS = ['subject_type', 'subject', 'events', 'url', 'name', 'secret', 'is_active', 'id', 'created_by', 'event', 'payload', 'ref'];
 const SYSTEM_FIELDS = [
-  'url', 'name', 'description', 'token', 'push_events', 'tag_push_events', 'merge_requests_events', 'repository_update_events',
-  'enable_ssl_verification', 'push_events_branch_filter', 'branch_filter_strategy', 'value', 'page', 'per_page', 'id',
-  'signing_token', 'custom_headers',
+  'url',
+  'name',
+  'description',
+  'token',
+  'push_events',
+  'tag_push_events',
+  'merge_requests_events',
+  'repository_update_events',
+  'enable_ssl_verification',
+  'push_events_branch_filter',
+  'branch_filter_strategy',
+  'value',
+  'page',
+  'per_page',
+  'id',
+  'signing_token',
+  'custom_headers',
 ];
 
 const systemPrefix = (id: string) => (id.length % 2 === 0 ? '/api/v4/hooks' : '/hooks');
@@ -51,8 +80,22 @@ const ROUTES: Route[] = [
   { dialect: 'v1', method: 'PUT', path: (id) => `/v1/hooks/${id}`, fields: V1_FIELDS, success: [200], hookKeys: V1_HOOK_KEYS },
   { dialect: 'v1', method: 'POST', path: () => '/v1/hooks', fields: V1_FIELDS, success: [201], hookKeys: V1_HOOK_KEYS },
   { dialect: 'v1', method: 'POST', path: () => '/v1/events', fields: V1_FIELDS, success: [202] },
-  { dialect: 'system', method: 'GET', path: (id, _key, q) => `${systemPrefix(id)}/${id}${q}`, fields: SYSTEM_FIELDS, success: [200], hookKeys: SYSTEM_HOOK_KEYS },
-  { dialect: 'system', method: 'PUT', path: (id, _key, q) => `${systemPrefix(id)}/${id}${q}`, fields: SYSTEM_FIELDS, success: [200], hookKeys: SYSTEM_HOOK_KEYS },
+  {
+    dialect: 'system',
+    method: 'GET',
+    path: (id, _key, q) => `${systemPrefix(id)}/${id}${q}`,
+    fields: SYSTEM_FIELDS,
+    success: [200],
+    hookKeys: SYSTEM_HOOK_KEYS,
+  },
+  {
+    dialect: 'system',
+    method: 'PUT',
+    path: (id, _key, q) => `${systemPrefix(id)}/${id}${q}`,
+    fields: SYSTEM_FIELDS,
+    success: [200],
+    hookKeys: SYSTEM_HOOK_KEYS,
+  },
   { dialect: 'system', method: 'POST', path: (id, _key, q) => `${systemPrefix(id)}${q}`, fields: SYSTEM_FIELDS, success: [201], hookKeys: SYSTEM_HOOK_KEYS },
   { dialect: 'system', method: 'POST', path: (id, _key, q) => `${systemPrefix(id)}/${id}${q}`, fields: SYSTEM_FIELDS, success: [201] },
   { dialect: 'system', method: 'PUT', path: (id, key, q) => `${systemPrefix(id)}/${id}/url_variables/${key}${q}`, fields: SYSTEM_FIELDS, success: [204] },
@@ -70,27 +113,90 @@ const anyText = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'graphe
 
 /** Values that are plausible for some field, and values that are wrong in every way. */
 const fieldValue = fc.oneof(
-  fc.constantFrom('build_repo', 'image_repo', 'job', 'build:complete', 'image:push', 'job:succeed', 'job:fail', 'push', 'project_create',
+  fc.constantFrom(
+    'build_repo',
+    'image_repo',
+    'job',
+    'build:complete',
+    'image:push',
+    'job:succeed',
+    'job:fail',
+    'push',
+    'project_create',
     // Loopback with nothing listening: hook tests fail fast and no request ever leaves the machine.
-    'http://127.0.0.1:9/hook', 'http://127.0.0.1:9/{key}', 'ftp://x', 'wildcard', 'regex', 'all_branches', '(a+)+$', 'main', 'yes', 'true',
-    'false', '0', '-1', 'abc', 'alice/app', 'root/app', '42', '', '\u0000', '构建钩子 🚀', '\ud800'),
+    'http://127.0.0.1:9/hook',
+    'http://127.0.0.1:9/{key}',
+    'ftp://x',
+    'wildcard',
+    'regex',
+    'all_branches',
+    '(a+)+$',
+    'main',
+    'yes',
+    'true',
+    'false',
+    '0',
+    '-1',
+    'abc',
+    'alice/app',
+    'root/app',
+    '42',
+    '',
+    '\u0000',
+    '构建钩子 🚀',
+    '\ud800',
+  ),
   fc.constantFrom(['build:complete'], ['build:complete', 'build:complete'], ['job:fail', 'image:push'], [], [1], {}, { a: [1] }),
   // Signing keys and custom headers, valid and not.
-  fc.constantFrom(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, `whsk_${Buffer.alloc(32, 9).toString('base64')}`, 'whsk_nope', 'whsec_short',
-    [{ key: 'X-Team', value: 'a' }], [{ key: 'Host', value: 'x' }], [{ key: 'X-A', value: '' }], [{ key: 1 }], [{ key: 'X-B', value: 'é' }]),
-  fc.boolean(), fc.integer(), fc.double(), fc.constant(null), anyText,
+  fc.constantFrom(
+    `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+    `whsk_${Buffer.alloc(32, 9).toString('base64')}`,
+    'whsk_nope',
+    'whsec_short',
+    [{ key: 'X-Team', value: 'a' }],
+    [{ key: 'Host', value: 'x' }],
+    [{ key: 'X-A', value: '' }],
+    [{ key: 1 }],
+    [{ key: 'X-B', value: 'é' }],
+  ),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.constant(null),
+  anyText,
   fc.jsonValue({ maxDepth: 2 }),
 );
 
 const bodyObject = (fields: readonly string[]) => fc.dictionary(fc.oneof(fc.constantFrom(...fields), fc.string({ maxLength: 10 })), fieldValue, { maxKeys: 8 });
 
-const body = (fields: readonly string[]): fc.Arbitrary<{ text: string | undefined; contentType: string | undefined }> => fc.oneof(
-  { weight: 5, arbitrary: fc.record({ text: bodyObject(fields).map((object) => JSON.stringify(object)), contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', undefined, 'text/plain') }) },
-  { weight: 2, arbitrary: fc.record({ text: bodyObject(fields).map((object) => new URLSearchParams(Object.entries(object).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)])).toString()), contentType: fc.constantFrom('application/x-www-form-urlencoded', undefined) }) },
-  { weight: 1, arbitrary: fc.record({ text: fc.jsonValue().map((value) => JSON.stringify(value)), contentType: fc.constant('application/json') }) },
-  { weight: 1, arbitrary: fc.record({ text: fc.oneof(anyText, fc.constantFrom('{', '{"url":', '[', 'null', '{"a":1}}', '\u0000', '{"events":"build:complete"}')), contentType: fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined) }) },
-  { weight: 1, arbitrary: fc.record({ text: fc.constant(undefined), contentType: fc.constantFrom('application/json', undefined) }) },
-);
+const body = (fields: readonly string[]): fc.Arbitrary<{ text: string | undefined; contentType: string | undefined }> =>
+  fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        text: bodyObject(fields).map((object) => JSON.stringify(object)),
+        contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', undefined, 'text/plain'),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        text: bodyObject(fields).map((object) =>
+          new URLSearchParams(Object.entries(object).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)])).toString(),
+        ),
+        contentType: fc.constantFrom('application/x-www-form-urlencoded', undefined),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ text: fc.jsonValue().map((value) => JSON.stringify(value)), contentType: fc.constant('application/json') }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        text: fc.oneof(anyText, fc.constantFrom('{', '{"url":', '[', 'null', '{"a":1}}', '\u0000', '{"events":"build:complete"}')),
+        contentType: fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ text: fc.constant(undefined), contentType: fc.constantFrom('application/json', undefined) }) },
+  );
 
 const encoded = (arbitrary: fc.Arbitrary<string>) => arbitrary.map((text) => encodeURIComponent(text));
 
@@ -98,7 +204,7 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
   let t: TestApp;
   let pool: Pool;
   let userToken: string;
-  let knownIds: number[] = [];
+  const knownIds: number[] = [];
 
   beforeAll(async () => {
     t = await startTestApp(backend);
@@ -106,7 +212,17 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
     const hooks = t.app.services.hooks;
     for (let i = 0; i < 5; i += 1) {
       knownIds.push((await hooks.create(t.admin, { kind: 'SYSTEM', url: `http://127.0.0.1:9/s${i}` })).id);
-      knownIds.push((await hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: `alice/app${i}`, events: ['build:complete'], url: `http://127.0.0.1:9/v${i}` })).id);
+      knownIds.push(
+        (
+          await hooks.create(t.admin, {
+            kind: 'SUBJECT',
+            subjectType: 'BUILD_REPO',
+            subject: `alice/app${i}`,
+            events: ['build:complete'],
+            url: `http://127.0.0.1:9/v${i}`,
+          })
+        ).id,
+      );
     }
     await hooks.setUrlVariable(t.admin, knownIds[0]!, 'key', 'value');
     pool = new Pool(t.url, { connections: 8, pipelining: 1 });
@@ -120,38 +236,52 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
     const admin: Record<string, string> = dialect === 'v1' ? { authorization: `Token ${t.adminToken}` } : { 'private-token': t.adminToken };
     const user: Record<string, string> = dialect === 'v1' ? { authorization: `Token ${userToken}` } : { 'private-token': userToken };
     const fixed = [admin, admin, admin, admin, admin, { authorization: `Bearer ${t.adminToken}` }, user, {}];
-    const generated: fc.Arbitrary<Record<string, string>> = fc.oneof(printable.map((value) => ({ authorization: value })), printable.map((value) => ({ 'private-token': value })));
+    const generated: fc.Arbitrary<Record<string, string>> = fc.oneof(
+      printable.map((value) => ({ authorization: value })),
+      printable.map((value) => ({ 'private-token': value })),
+    );
     return fc.oneof(fc.constantFrom(...fixed), fc.constantFrom(...fixed), fc.constantFrom(...fixed), generated);
   };
 
-  const request = (route: Route): fc.Arbitrary<GeneratedRequest> => fc.record({
-    id: fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom(...knownIds).map(String) },
-      { weight: 1, arbitrary: fc.constantFrom('abc', '0', '-1', '1.5', '1e3', '99999999999999999999', '2147483648', '%00', '%E2%9C%93', '', '%201') },
-      { weight: 1, arbitrary: fc.integer({ min: -1e6, max: 1e12 }).map(String) },
-      { weight: 1, arbitrary: encoded(anyText) },
-    ),
-    key: fc.oneof(fc.constantFrom('key', 'a.b-c_1', '1bad', '%', '%ZZ', 'x'.repeat(300)), encoded(anyText)),
-    query: fc.oneof(
-      fc.constant(''),
-      fc.dictionary(fc.constantFrom(...route.fields, 'page', 'per_page'), fc.oneof(fc.constantFrom('1', '0', '-5', '1000', 'abc', '99999999999999999'), anyText), { maxKeys: 4 })
-        .map((params) => `?${new URLSearchParams(params).toString()}`),
-    ),
-    auth: auth(route.dialect),
-    extra: fc.dictionary(fc.constantFrom('accept', 'x-forwarded-for', 'x-request-id', 'user-agent', 'content-encoding'), printable, { maxKeys: 2 }),
-    body: body(route.fields),
-  }).map(({ id, key, query, auth: authHeaders, extra, body: { text, contentType } }) => ({
-    method: route.method,
-    path: route.path(id, key, query),
-    headers: { ...extra, ...authHeaders, ...(contentType ? { 'content-type': contentType } : {}) },
-    body: text,
-  }));
+  const request = (route: Route): fc.Arbitrary<GeneratedRequest> =>
+    fc
+      .record({
+        id: fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...knownIds).map(String) },
+          { weight: 1, arbitrary: fc.constantFrom('abc', '0', '-1', '1.5', '1e3', '99999999999999999999', '2147483648', '%00', '%E2%9C%93', '', '%201') },
+          { weight: 1, arbitrary: fc.integer({ min: -1e6, max: 1e12 }).map(String) },
+          { weight: 1, arbitrary: encoded(anyText) },
+        ),
+        key: fc.oneof(fc.constantFrom('key', 'a.b-c_1', '1bad', '%', '%ZZ', 'x'.repeat(300)), encoded(anyText)),
+        query: fc.oneof(
+          fc.constant(''),
+          fc
+            .dictionary(
+              fc.constantFrom(...route.fields, 'page', 'per_page'),
+              fc.oneof(fc.constantFrom('1', '0', '-5', '1000', 'abc', '99999999999999999'), anyText),
+              { maxKeys: 4 },
+            )
+            .map((params) => `?${new URLSearchParams(params).toString()}`),
+        ),
+        auth: auth(route.dialect),
+        extra: fc.dictionary(fc.constantFrom('accept', 'x-forwarded-for', 'x-request-id', 'user-agent', 'content-encoding'), printable, { maxKeys: 2 }),
+        body: body(route.fields),
+      })
+      .map(({ id, key, query, auth: authHeaders, extra, body: { text, contentType } }) => ({
+        method: route.method,
+        path: route.path(id, key, query),
+        headers: { ...extra, ...authHeaders, ...(contentType ? { 'content-type': contentType } : {}) },
+        body: text,
+      }));
 
   async function send(generated: GeneratedRequest): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
     // A request that never gets an answer fails here, naming itself, not as a silent test timeout.
-    const response = await pool.request({ method: generated.method as 'GET', path: generated.path, headers: generated.headers, body: generated.body, headersTimeout: 30_000 })
+    const response = await pool
+      .request({ method: generated.method as 'GET', path: generated.path, headers: generated.headers, body: generated.body, headersTimeout: 30_000 })
       .catch((error: unknown) => {
-        throw new Error(`no answer to ${generated.method} ${generated.path} ${JSON.stringify(generated.headers)} ${JSON.stringify(generated.body)}`, { cause: error });
+        throw new Error(`no answer to ${generated.method} ${generated.path} ${JSON.stringify(generated.headers)} ${JSON.stringify(generated.body)}`, {
+          cause: error,
+        });
       });
     return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
   }
@@ -176,7 +306,9 @@ describe.each(backends)('REST fuzzing on %s', (backend) => {
     }
   }
 
-  for (const route of ROUTES.filter((candidate) => !process.env.FUZZ_ONLY || `${candidate.method} ${candidate.path(':id', ':key', '')}` === process.env.FUZZ_ONLY)) {
+  for (const route of ROUTES.filter(
+    (candidate) => !process.env.FUZZ_ONLY || `${candidate.method} ${candidate.path(':id', ':key', '')}` === process.env.FUZZ_ONLY,
+  )) {
     it(`${route.method} ${route.path(':id', ':key', '')} (${route.dialect}) never answers 500 and keeps its error shape`, async () => {
       let sent = 0;
       await fc.assert(

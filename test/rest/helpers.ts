@@ -66,14 +66,27 @@ export function isSystemErrorBody(body: unknown): boolean {
   if (keys[0] !== 'message') return false;
   const message = record.message;
   if (typeof message === 'string') return true;
-  return typeof message === 'object' && message !== null &&
-    Object.values(message).every((reasons) => Array.isArray(reasons) && reasons.every((reason) => typeof reason === 'string'));
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    Object.values(message).every((reasons) => Array.isArray(reasons) && reasons.every((reason) => typeof reason === 'string'))
+  );
 }
 
 export function isV1ErrorBody(body: unknown): boolean {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
   const errors = (body as Record<string, unknown>).errors;
-  return Object.keys(body).length === 1 && Array.isArray(errors) && errors.length > 0 && errors.every((error) =>
-    typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string' &&
-    (error.field === undefined || typeof error.field === 'string'));
+  return (
+    Object.keys(body).length === 1 &&
+    Array.isArray(errors) &&
+    errors.length > 0 &&
+    errors.every(
+      (error) =>
+        typeof error === 'object' &&
+        error !== null &&
+        typeof error.code === 'string' &&
+        typeof error.message === 'string' &&
+        (error.field === undefined || typeof error.field === 'string'),
+    )
+  );
 }

@@ -3,7 +3,7 @@
 // made by another process, and a lost notification connection (nothing is cached meanwhile).
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app';
+import { type App, createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { ADMIN_TOKEN, backends, startTestApp, type TestApp } from '../helpers';
@@ -101,8 +101,12 @@ describe.skipIf(!backends.includes('postgres'))('the hook cache across processes
   beforeAll(async () => {
     t = await startTestApp('postgres');
     const config = loadConfig({
-      PORT: '0', HOST: '127.0.0.1', DATABASE_URL: t.app.config.DATABASE_URL, HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-      HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true', LOG_LEVEL: 'silent',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: t.app.config.DATABASE_URL,
+      HOOKGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+      HOOKGATE_ALLOW_LOCAL_REQUESTS: 'true',
+      LOG_LEVEL: 'silent',
     });
     other = await createApp(config, createLogger('silent'));
     otherUrl = await other.listen();
@@ -112,7 +116,7 @@ describe.skipIf(!backends.includes('postgres'))('the hook cache across processes
     await t.close();
   });
 
-  it('a change made by one process reaches the other one\'s cache', async () => {
+  it("a change made by one process reaches the other one's cache", async () => {
     const created = await fetch(`${t.url}/api/v4/hooks`, { method: 'POST', headers, body: JSON.stringify({ url: 'http://127.0.0.1:9/one' }) });
     const { id } = (await created.json()) as { id: number };
     expect((await readHook(otherUrl, id)).url).toBe('http://127.0.0.1:9/one');

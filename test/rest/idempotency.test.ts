@@ -1,9 +1,9 @@
 // Idempotent publishing: `Idempotency-Key` on POST /v1/events and `idempotencyKey` on GraphQL
 // `publishEvent`, against a real Hookgate (both backends) and a real receiver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, graphql, startTestApp, type TestApp } from '../helpers';
-import { eventually, startReceiver, type Receiver } from '../delivery/receiver';
 import { pruneIdempotencyKeys } from '../../src/delivery/idempotency';
+import { eventually, type Receiver, startReceiver } from '../delivery/receiver';
+import { backends, graphql, startTestApp, type TestApp } from '../helpers';
 import { call, expectV1Error } from './helpers';
 
 const PUBLISH = `mutation($input: PublishEventInput!) {
@@ -18,7 +18,11 @@ describe.each(backends)('idempotent publishing (%s)', (backend) => {
     t = await startTestApp(backend);
     r = await startReceiver();
     await t.app.services.hooks.create(t.admin, {
-      kind: 'SUBJECT', subjectType: 'BUILD_REPO', subject: 'once/repo', events: ['build:complete'], url: r.url,
+      kind: 'SUBJECT',
+      subjectType: 'BUILD_REPO',
+      subject: 'once/repo',
+      events: ['build:complete'],
+      url: r.url,
     });
   });
   afterAll(async () => {
@@ -39,7 +43,11 @@ describe.each(backends)('idempotent publishing (%s)', (backend) => {
     await r.waitFor(1);
     const before = await events();
     // Key order in the payload is no difference (the same JSON value).
-    for (const body of [event({ build: 1, n: 2 }), event({ n: 2, build: 1 }), { payload: { n: 2, build: 1 }, subject: 'once/repo', subject_type: 'build_repo', event: 'build:complete' }]) {
+    for (const body of [
+      event({ build: 1, n: 2 }),
+      event({ n: 2, build: 1 }),
+      { payload: { n: 2, build: 1 }, subject: 'once/repo', subject_type: 'build_repo', event: 'build:complete' },
+    ]) {
       const repeat = await publish('retry-1', body);
       expect([repeat.status, repeat.text]).toEqual([202, first.text]);
     }
@@ -54,7 +62,10 @@ describe.each(backends)('idempotent publishing (%s)', (backend) => {
     const before = await events();
     for (const body of [event({ build: 2 }), { ...event(), event: 'build:complete', subject: 'once/other' }]) {
       const conflict = await publish('retry-2', body);
-      expect([conflict.status, conflict.body]).toEqual([409, { errors: [{ code: 'conflict', message: 'Idempotency-Key was already used with a different request' }] }]);
+      expect([conflict.status, conflict.body]).toEqual([
+        409,
+        { errors: [{ code: 'conflict', message: 'Idempotency-Key was already used with a different request' }] },
+      ]);
     }
     expect(await events()).toBe(before);
   });
@@ -91,7 +102,10 @@ describe.each(backends)('idempotent publishing (%s)', (backend) => {
     const fresh = await publish('old-key', event({ day: 2 }));
     expect(fresh.status).toBe(202);
     expect((fresh.body as { event_id: number }).event_id).not.toBe((old.body as { event_id: number }).event_id);
-    await t.app.db.prisma.idempotencyKey.updateMany({ where: { key: { in: ['old-key', 'shared-key'] } }, data: { createdAt: new Date(Date.now() - 24 * 3_600_000 - 1_000) } });
+    await t.app.db.prisma.idempotencyKey.updateMany({
+      where: { key: { in: ['old-key', 'shared-key'] } },
+      data: { createdAt: new Date(Date.now() - 24 * 3_600_000 - 1_000) },
+    });
     // In batches (as a retention step calls it), then all at once.
     expect(await pruneIdempotencyKeys(t.app.db.prisma, new Date(), 2)).toBe(2);
     expect(await pruneIdempotencyKeys(t.app.db.prisma, new Date())).toBe(1);

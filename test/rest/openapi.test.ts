@@ -2,11 +2,9 @@
 // operation is served, every other method on a documented path is a 405 listing exactly the
 // documented ones, and paths beside them are 404), and real answers match the documented shapes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENTED_PATHS, systemErrorJson, systemHookJson, systemTestJson, v1ErrorJson, v1HookJson, v1PublishedJson } from '../../src/rest/openapi';
 import { backends, startTestApp, type TestApp } from '../helpers';
-import { call, type Answer } from './helpers';
-import {
-  DOCUMENTED_PATHS, systemErrorJson, systemHookJson, systemTestJson, v1ErrorJson, v1HookJson, v1PublishedJson,
-} from '../../src/rest/openapi';
+import { type Answer, call } from './helpers';
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 /** The answers a router gives for a path it does not serve (as opposed to a resource it cannot find). */
@@ -42,7 +40,16 @@ describe.each(backends)('/openapi.json (%s)', (backend) => {
     const answer = await call(t.url, 'GET', '/openapi.json');
     expect(answer.status, answer.text).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-    const document = answer.body as { openapi: string; paths: Record<string, Record<string, { responses: object; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> } }>> };
+    const document = answer.body as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { responses: object; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> } }
+        >
+      >;
+    };
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual(Object.keys(DOCUMENTED_PATHS).sort());
     for (const [path, methods] of Object.entries(DOCUMENTED_PATHS)) {
@@ -83,7 +90,14 @@ describe.each(backends)('/openapi.json (%s)', (backend) => {
   it('paths beside the documented ones are not served', async () => {
     const id = await freshId('/v1/hooks');
     const systemId = await freshId('/hooks');
-    for (const path of [`/v1/hooks/${id}/events`, '/v1/event', '/v1', `/api/v4/hooks/${systemId}/variables/k`, `/hooks/${systemId}/url_variables`, `/hooks/${systemId}/url_variables/k/x`]) {
+    for (const path of [
+      `/v1/hooks/${id}/events`,
+      '/v1/event',
+      '/v1',
+      `/api/v4/hooks/${systemId}/variables/k`,
+      `/hooks/${systemId}/url_variables`,
+      `/hooks/${systemId}/url_variables/k/x`,
+    ]) {
       const answer = await (path.startsWith('/v1') ? v1 : gitlab)('GET', path);
       expect(answer.status, `${path}: ${answer.text}`).toBe(404);
       expect(ROUTE_NOT_FOUND, path).toContainEqual(answer.body);
@@ -91,7 +105,14 @@ describe.each(backends)('/openapi.json (%s)', (backend) => {
   });
 
   it('real answers have the documented shapes', async () => {
-    const created = await v1('POST', '/v1/hooks', { subject_type: 'job', subject: 'job-1', events: ['job:fail'], url: 'http://127.0.0.1:9/shape', name: 'n', secret: 's' });
+    const created = await v1('POST', '/v1/hooks', {
+      subject_type: 'job',
+      subject: 'job-1',
+      events: ['job:fail'],
+      url: 'http://127.0.0.1:9/shape',
+      name: 'n',
+      secret: 's',
+    });
     v1HookJson.parse(created.body);
     v1HookJson.array().parse((await v1('GET', '/v1/hooks')).body);
     v1PublishedJson.parse((await v1('POST', '/v1/events', { event: 'job:fail', subject_type: 'job', subject: 'job-1', payload: { a: 1 } })).body);
@@ -103,7 +124,12 @@ describe.each(backends)('/openapi.json (%s)', (backend) => {
     expect(hook.push_events).toBe(true);
     systemHookJson.array().parse((await gitlab('GET', '/api/v4/hooks?per_page=2')).body);
     systemTestJson.parse((await gitlab('POST', `/api/v4/hooks/${hook.id}`)).body);
-    for (const bad of [await gitlab('POST', '/api/v4/hooks', {}), await gitlab('POST', '/api/v4/hooks', { url: 'ftp://x' }), await gitlab('GET', '/api/v4/hooks/999999'), await call(t.url, 'GET', '/hooks')]) {
+    for (const bad of [
+      await gitlab('POST', '/api/v4/hooks', {}),
+      await gitlab('POST', '/api/v4/hooks', { url: 'ftp://x' }),
+      await gitlab('GET', '/api/v4/hooks/999999'),
+      await call(t.url, 'GET', '/hooks'),
+    ]) {
       systemErrorJson.parse(bad.body);
     }
   });

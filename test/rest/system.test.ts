@@ -2,7 +2,7 @@
 // spec (pagination, url variables, parameters from query, form or JSON), errors and authorization.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { ISO_MS_UTC, call, isSystemErrorBody, shape, type Answer } from './helpers';
+import { type Answer, call, ISO_MS_UTC, isSystemErrorBody, shape } from './helpers';
 
 // The seed's hook (004_*.txt), as documented, then the four fields the spec adds after it.
 const DOCUMENTED_HOOK = {
@@ -19,7 +19,13 @@ const DOCUMENTED_HOOK = {
   url_variables: [],
 };
 const SPEC_EXTRA_KEYS = [
-  'push_events_branch_filter', 'branch_filter_strategy', 'alert_status', 'disabled_until', 'custom_headers', 'token_present', 'signing_token_present',
+  'push_events_branch_filter',
+  'branch_filter_strategy',
+  'alert_status',
+  'disabled_until',
+  'custom_headers',
+  'token_present',
+  'signing_token_present',
 ];
 
 interface SystemHook {
@@ -67,16 +73,33 @@ describe.each(backends)('system hooks on %s', (backend) => {
       expect(Array.isArray(hook)).toBe(false);
       expect(Object.keys(hook)).toEqual([...Object.keys(DOCUMENTED_HOOK), ...SPEC_EXTRA_KEYS]);
       expect(hook).toMatchObject({
-        url: 'https://gitlab.example.com/hook', name: null, description: null, push_events: false, tag_push_events: false,
-        merge_requests_events: false, repository_update_events: true, enable_ssl_verification: true, url_variables: [],
-        push_events_branch_filter: null, branch_filter_strategy: 'wildcard', alert_status: 'executable', disabled_until: null,
+        url: 'https://gitlab.example.com/hook',
+        name: null,
+        description: null,
+        push_events: false,
+        tag_push_events: false,
+        merge_requests_events: false,
+        repository_update_events: true,
+        enable_ssl_verification: true,
+        url_variables: [],
+        push_events_branch_filter: null,
+        branch_filter_strategy: 'wildcard',
+        alert_status: 'executable',
+        disabled_until: null,
       });
       expect(hook.created_at).toMatch(ISO_MS_UTC);
       expect(hook).not.toHaveProperty('token');
     });
 
     it('GET /hooks and GET /hooks/:id answer 200 with the documented fields, order and types', async () => {
-      const created = await create({ url: DOCUMENTED_HOOK.url, name: 'Hook name', description: 'Hook description', push_events: true, merge_requests_events: true, token: 'secret-token' });
+      const created = await create({
+        url: DOCUMENTED_HOOK.url,
+        name: 'Hook name',
+        description: 'Hook description',
+        push_events: true,
+        merge_requests_events: true,
+        token: 'secret-token',
+      });
       const list = await api('GET', '/api/v4/hooks');
       expect(list.status).toBe(200);
       const listed = list.body as SystemHook[];
@@ -112,7 +135,10 @@ describe.each(backends)('system hooks on %s', (backend) => {
       const hook = await create({ url: 'https://example.com/{token}/x' });
       expect((await api('PUT', `/api/v4/hooks/${hook.id}/url_variables/token`, { value: 'top-secret-value' })).status).toBe(204);
       expect((await api('PUT', `/hooks/${hook.id}/url_variables/other.key-1?value=query-value`)).status).toBe(204);
-      const form = await call(t.url, 'PUT', `/hooks/${hook.id}/url_variables/third`, { headers: { ...admin(), 'content-type': 'application/x-www-form-urlencoded' }, body: 'value=form-value' });
+      const form = await call(t.url, 'PUT', `/hooks/${hook.id}/url_variables/third`, {
+        headers: { ...admin(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'value=form-value',
+      });
       expect(form.status).toBe(204);
       expect(form.text).toBe('');
       const shown = await api('GET', `/api/v4/hooks/${hook.id}`);
@@ -126,17 +152,28 @@ describe.each(backends)('system hooks on %s', (backend) => {
   });
 
   describe('parameters', () => {
-    it('reads query strings, form fields and JSON alike, with GitLab\'s boolean spellings', async () => {
+    it("reads query strings, form fields and JSON alike, with GitLab's boolean spellings", async () => {
       const fromForm = await call(t.url, 'POST', '/hooks', {
         headers: { ...admin(), 'content-type': 'application/x-www-form-urlencoded' },
         body: 'url=https%3A%2F%2Fexample.com%2Fform&push_events=true&repository_update_events=0&name=%E9%92%A9%E5%AD%90',
       });
       expect(fromForm.status).toBe(201);
       expect(fromForm.body).toMatchObject({ url: 'https://example.com/form', push_events: true, repository_update_events: false, name: '钩子' });
-      const fromQuery = await api('POST', '/hooks?url=https://example.com/q&tag_push_events=yes&enable_ssl_verification=false&branch_filter_strategy=regex&push_events_branch_filter=%5Emain%24');
-      expect(fromQuery.body).toMatchObject({ tag_push_events: true, enable_ssl_verification: false, branch_filter_strategy: 'regex', push_events_branch_filter: '^main$' });
+      const fromQuery = await api(
+        'POST',
+        '/hooks?url=https://example.com/q&tag_push_events=yes&enable_ssl_verification=false&branch_filter_strategy=regex&push_events_branch_filter=%5Emain%24',
+      );
+      expect(fromQuery.body).toMatchObject({
+        tag_push_events: true,
+        enable_ssl_verification: false,
+        branch_filter_strategy: 'regex',
+        push_events_branch_filter: '^main$',
+      });
       // `curl -d '{…}'` sends JSON labelled as a form.
-      const mislabelled = await call(t.url, 'POST', '/hooks', { headers: { ...admin(), 'content-type': 'application/x-www-form-urlencoded' }, body: '{"url":"https://example.com/curl"}' });
+      const mislabelled = await call(t.url, 'POST', '/hooks', {
+        headers: { ...admin(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: '{"url":"https://example.com/curl"}',
+      });
       expect(mislabelled.status).toBe(201);
       const jsonOverQuery = await api('POST', '/hooks?url=https://example.com/query', { url: 'https://example.com/body' });
       expect(jsonOverQuery.body).toMatchObject({ url: 'https://example.com/body' });
@@ -157,7 +194,10 @@ describe.each(backends)('system hooks on %s', (backend) => {
       try {
         const ids: number[] = [];
         for (let i = 0; i < 5; i += 1) {
-          const answer = await call(fresh.url, 'POST', '/api/v4/hooks', { headers: { 'private-token': fresh.adminToken }, body: { url: `https://example.com/p${i}` } });
+          const answer = await call(fresh.url, 'POST', '/api/v4/hooks', {
+            headers: { 'private-token': fresh.adminToken },
+            body: { url: `https://example.com/p${i}` },
+          });
           ids.push((answer.body as SystemHook).id);
         }
         const get = (query: string) => call(fresh.url, 'GET', `/api/v4/hooks${query}`, { headers: { 'private-token': fresh.adminToken } });
@@ -165,8 +205,14 @@ describe.each(backends)('system hooks on %s', (backend) => {
         const first = await get('?per_page=2');
         expect((first.body as SystemHook[]).map((hook) => hook.id)).toEqual(ids.slice(0, 2));
         const header = (answer: Answer, name: string) => answer.headers.get(name);
-        expect([header(first, 'x-total'), header(first, 'x-total-pages'), header(first, 'x-per-page'), header(first, 'x-page'), header(first, 'x-next-page'), header(first, 'x-prev-page')])
-          .toEqual(['5', '3', '2', '1', '2', '']);
+        expect([
+          header(first, 'x-total'),
+          header(first, 'x-total-pages'),
+          header(first, 'x-per-page'),
+          header(first, 'x-page'),
+          header(first, 'x-next-page'),
+          header(first, 'x-prev-page'),
+        ]).toEqual(['5', '3', '2', '1', '2', '']);
         const base = `${fresh.url}/api/v4/hooks`;
         expect(header(first, 'link')).toBe(
           `<${base}?per_page=2&page=2>; rel="next", <${base}?per_page=2&page=1>; rel="first", <${base}?per_page=2&page=3>; rel="last"`,
@@ -215,7 +261,9 @@ describe.each(backends)('system hooks on %s', (backend) => {
       expectSystemError(await api('PUT', `/api/v4/hooks/${hook.id}`, { unknown: 1 }), 400, { error: 'No parameters provided' });
       expectSystemError(await api('PUT', `/api/v4/hooks/${hook.id}`, { push_events: 'maybe' }), 400, { error: 'push_events is invalid' });
       expectSystemError(await api('POST', '/api/v4/hooks', { url: ['x'] }), 400, { error: 'url is invalid' });
-      expectSystemError(await api('POST', '/api/v4/hooks', { url: 'https://example.com', enable_ssl_verification: {} }), 400, { error: 'enable_ssl_verification is invalid' });
+      expectSystemError(await api('POST', '/api/v4/hooks', { url: 'https://example.com', enable_ssl_verification: {} }), 400, {
+        error: 'enable_ssl_verification is invalid',
+      });
     });
 
     it('answers 400 for malformed JSON and 413 for bodies over 1 MiB', async () => {
@@ -224,11 +272,15 @@ describe.each(backends)('system hooks on %s', (backend) => {
       expect(isSystemErrorBody(malformed.body)).toBe(true);
       const array = await call(t.url, 'POST', '/hooks', { headers: { ...admin(), 'content-type': 'application/json' }, body: '[]' });
       expect(array.status).toBe(400);
-      expectSystemError(await api('POST', '/hooks', { url: `https://example.com/${'x'.repeat(1024 * 1024)}` }), 413, { message: '413 Request Entity Too Large' });
+      expectSystemError(await api('POST', '/hooks', { url: `https://example.com/${'x'.repeat(1024 * 1024)}` }), 413, {
+        message: '413 Request Entity Too Large',
+      });
     });
 
     it('answers 422 with GitLab validation messages', async () => {
-      expectSystemError(await api('POST', '/hooks', { url: 'ftp://example.com' }), 422, { message: { url: ['is blocked: Only allowed schemes are http, https'] } });
+      expectSystemError(await api('POST', '/hooks', { url: 'ftp://example.com' }), 422, {
+        message: { url: ['is blocked: Only allowed schemes are http, https'] },
+      });
       const hook = await create({ url: 'https://example.com/v' });
       const bad = await api('PUT', `/hooks/${hook.id}`, { branch_filter_strategy: 'regex', push_events_branch_filter: '(unclosed' });
       expect(bad.status).toBe(422);
@@ -253,7 +305,13 @@ describe.each(backends)('system hooks on %s', (backend) => {
     });
 
     it('answers 404 "404 Not found" for unknown, non-system, malformed, huge and negative ids on every route', async () => {
-      const subject = await t.app.services.hooks.create(t.admin, { kind: 'SUBJECT', subjectType: 'JOB', subject: '1', events: ['job:fail'], url: 'https://example.com/s' });
+      const subject = await t.app.services.hooks.create(t.admin, {
+        kind: 'SUBJECT',
+        subjectType: 'JOB',
+        subject: '1',
+        events: ['job:fail'],
+        url: 'https://example.com/s',
+      });
       for (const id of ['999999', String(subject.id), 'abc', '0', '-1', '99999999999999999999', '2147483648']) {
         expectSystemError(await api('GET', `/api/v4/hooks/${id}`), 404, NOT_FOUND);
         expectSystemError(await api('PUT', `/api/v4/hooks/${id}`, { name: 'x' }), 404, NOT_FOUND);
@@ -270,7 +328,8 @@ describe.each(backends)('system hooks on %s', (backend) => {
       expectSystemError(await put('key'), 400, { error: 'value is missing' });
       expectSystemError(await put('key', {}), 400, { error: 'value is missing' });
       const illegal = { error: 'Illegal key or value' };
-      for (const key of ['1abc', 'a..b', 'a%20b', 'a%00', `a${'b'.repeat(255)}`, '%E2%9C%93', 'bad%']) expectSystemError(await put(key, { value: 'v' }), 422, illegal);
+      for (const key of ['1abc', 'a..b', 'a%20b', 'a%00', `a${'b'.repeat(255)}`, '%E2%9C%93', 'bad%'])
+        expectSystemError(await put(key, { value: 'v' }), 422, illegal);
       for (const value of ['', 'x'.repeat(2049), 'nul\u0000']) expectSystemError(await put('key', { value }), 422, illegal);
       expect((await put('key', { value: 'x'.repeat(2048) })).status).toBe(204);
       for (let i = 1; i < 20; i += 1) expect((await put(`key${i}`, { value: 'v' })).status).toBe(204);
@@ -300,7 +359,12 @@ describe.each(backends)('system hooks on %s', (backend) => {
     it('answers 401 without a token or with a bad one, 403 to non-admins, on every route', async () => {
       const hook = await create({ url: 'https://example.com/authz' });
       for (const [method, path, body] of [...routes(hook.id), ...routes(999_999)]) {
-        const unauthenticated: Array<Record<string, string>> = [{}, { 'private-token': 'wrong' }, { authorization: 'Bearer wrong' }, { authorization: `Token ${t.adminToken}` }];
+        const unauthenticated: Array<Record<string, string>> = [
+          {},
+          { 'private-token': 'wrong' },
+          { authorization: 'Bearer wrong' },
+          { authorization: `Token ${t.adminToken}` },
+        ];
         for (const headers of unauthenticated) expectSystemError(await api(method, path, body, headers), 401, { message: '401 Unauthorized' });
         const nonAdmin: Array<Record<string, string>> = [{ 'private-token': userToken }, { authorization: `Bearer ${userToken}` }];
         for (const headers of nonAdmin) {

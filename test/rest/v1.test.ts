@@ -1,7 +1,7 @@
 // `/v1/hooks`: the seed document's examples replayed, every rule of the spec, errors and authorization.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { ISO_MS_UTC, call, expectV1Error, shape, type Answer } from './helpers';
+import { type Answer, call, expectV1Error, ISO_MS_UTC, shape } from './helpers';
 
 // The seed's create response (000_*.txt), as documented.
 const DOCUMENTED_HOOK = {
@@ -102,13 +102,25 @@ describe.each(backends)('/v1/hooks on %s', (backend) => {
 
   describe('rules', () => {
     it('allows each subject type its own events, collapsing duplicates', async () => {
-      expect((await create(t.adminToken, { subject_type: 'image_repo', subject: 'ns/img', events: ['image:push', 'image:push'], url: 'https://example.com/i' })).events).toEqual(['image:push']);
+      expect(
+        (await create(t.adminToken, { subject_type: 'image_repo', subject: 'ns/img', events: ['image:push', 'image:push'], url: 'https://example.com/i' }))
+          .events,
+      ).toEqual(['image:push']);
       const job = await create(t.adminToken, { subject_type: 'job', subject: '42', events: ['job:succeed', 'job:fail'], url: 'https://example.com/j' });
       expect(job).toMatchObject({ subject_type: 'job', subject: '42', events: ['job:succeed', 'job:fail'], name: null, secret: null, is_active: true });
-      const wrong = await api('POST', '/v1/hooks', t.adminToken, { subject_type: 'image_repo', subject: 'ns/img', events: ['build:complete'], url: 'https://example.com/i' });
+      const wrong = await api('POST', '/v1/hooks', t.adminToken, {
+        subject_type: 'image_repo',
+        subject: 'ns/img',
+        events: ['build:complete'],
+        url: 'https://example.com/i',
+      });
       expectV1Error(wrong, 400, 'invalid_args');
       expect(wrong.body).toMatchObject({ errors: [{ field: 'events' }] });
-      expectV1Error(await api('POST', '/v1/hooks', t.adminToken, { subject_type: 'job', subject: '1', events: [], url: 'https://example.com/j' }), 400, 'invalid_args');
+      expectV1Error(
+        await api('POST', '/v1/hooks', t.adminToken, { subject_type: 'job', subject: '1', events: [], url: 'https://example.com/j' }),
+        400,
+        'invalid_args',
+      );
     });
 
     it('requires subject_type, subject, events and url (absolute http/https)', async () => {
@@ -175,11 +187,25 @@ describe.each(backends)('/v1/hooks on %s', (backend) => {
     it('answers 400 invalid_args for malformed JSON, non-object bodies and wrong types', async () => {
       let hook = await create(t.adminToken, SEED_CREATE);
       for (const body of ['{"subject_type":', '[1,2]', '"text"', 'null', '42']) {
-        expectV1Error(await call(t.url, 'POST', '/v1/hooks', { headers: { ...as(t.adminToken), 'content-type': 'application/json' }, body }), 400, 'invalid_args');
-        expectV1Error(await call(t.url, 'PUT', `/v1/hooks/${hook.id}`, { headers: { ...as(t.adminToken), 'content-type': 'application/json' }, body }), 400, 'invalid_args');
+        expectV1Error(
+          await call(t.url, 'POST', '/v1/hooks', { headers: { ...as(t.adminToken), 'content-type': 'application/json' }, body }),
+          400,
+          'invalid_args',
+        );
+        expectV1Error(
+          await call(t.url, 'PUT', `/v1/hooks/${hook.id}`, { headers: { ...as(t.adminToken), 'content-type': 'application/json' }, body }),
+          400,
+          'invalid_args',
+        );
       }
       const wrongTypes: Array<[string, unknown]> = [
-        ['events', 'build:complete'], ['events', [1]], ['is_active', 'yes'], ['url', 7], ['subject', { a: 1 }], ['name', []], ['subject_type', 'repo'],
+        ['events', 'build:complete'],
+        ['events', [1]],
+        ['is_active', 'yes'],
+        ['url', 7],
+        ['subject', { a: 1 }],
+        ['name', []],
+        ['subject_type', 'repo'],
       ];
       for (const [field, value] of wrongTypes) {
         const answer = await api('POST', '/v1/hooks', t.adminToken, { ...SEED_CREATE, [field]: value });
@@ -224,7 +250,13 @@ describe.each(backends)('/v1/hooks on %s', (backend) => {
     it('answers 401 unauthorized on every route without a token or with a bad one', async () => {
       const hook = await create(t.adminToken, SEED_CREATE);
       for (const [method, path, body] of routes(hook.id)) {
-        const variants: Array<Record<string, string>> = [{}, { authorization: 'Token wrong-token' }, { authorization: `Basic ${t.adminToken}` }, { authorization: 'Token' }, { 'private-token': t.adminToken }];
+        const variants: Array<Record<string, string>> = [
+          {},
+          { authorization: 'Token wrong-token' },
+          { authorization: `Basic ${t.adminToken}` },
+          { authorization: 'Token' },
+          { 'private-token': t.adminToken },
+        ];
         for (const headers of variants) {
           expectV1Error(await call(t.url, method, path, { headers, body }), 401, 'unauthorized');
         }
@@ -236,7 +268,7 @@ describe.each(backends)('/v1/hooks on %s', (backend) => {
       expect((await call(t.url, 'GET', '/v1/hooks', { headers: { authorization: `token ${alice}` } })).status).toBe(200);
     });
 
-    it('lets a user manage hooks in their own namespace, and hides everyone else\'s (404)', async () => {
+    it("lets a user manage hooks in their own namespace, and hides everyone else's (404)", async () => {
       const own = await create(alice, { ...SEED_CREATE, subject: 'alice/app' });
       expect(own.created_by).toBe('alice');
       const bobs = await create(bob, { ...SEED_CREATE, subject: 'bob/app' });
@@ -253,7 +285,11 @@ describe.each(backends)('/v1/hooks on %s', (backend) => {
       const foreign = await api('POST', '/v1/hooks', alice, { ...SEED_CREATE, subject: 'bob/other' });
       expectV1Error(foreign, 403, 'permission_denied');
       // A bare job id belongs to no namespace: admins only.
-      expectV1Error(await api('POST', '/v1/hooks', alice, { subject_type: 'job', subject: '7', events: ['job:fail'], url: 'https://example.com/j' }), 403, 'permission_denied');
+      expectV1Error(
+        await api('POST', '/v1/hooks', alice, { subject_type: 'job', subject: '7', events: ['job:fail'], url: 'https://example.com/j' }),
+        403,
+        'permission_denied',
+      );
       expect((await api('DELETE', `/v1/hooks/${own.id}`, alice)).status).toBe(204);
     });
 

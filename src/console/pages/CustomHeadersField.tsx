@@ -1,5 +1,5 @@
 // Custom headers: sent with every delivery of the hook; values are write-only.
-import { KeyValueRows, type KeyValueRow } from './KeyValueRows';
+import { type KeyValueRow, KeyValueRows } from './KeyValueRows';
 
 const LABELS = { id: 'customHeaders', legend: 'Custom headers', keyLabel: 'Header name', valueLabel: 'Header value', noun: 'header' };
 

@@ -3,7 +3,12 @@ import { dateTime } from '../format';
 import { href } from '../router';
 
 export interface DeliveryRow {
-  id: string; event: string; status: string; attemptCount: number; nextAttemptAt: string | null; createdAt: string;
+  id: string;
+  event: string;
+  status: string;
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  createdAt: string;
   hook?: { id: string; url: string; name: string | null };
 }
 
@@ -16,14 +21,20 @@ export function DeliveriesTable({ caption, rows, empty, showHook = false }: { ca
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>
-            <th scope="col">Event</th>{showHook && <th scope="col">Hook</th>}<th scope="col">Status</th><th scope="col">Attempts</th>
-            <th scope="col">Next attempt</th><th scope="col">Created</th>
+            <th scope="col">Event</th>
+            {showHook && <th scope="col">Hook</th>}
+            <th scope="col">Status</th>
+            <th scope="col">Attempts</th>
+            <th scope="col">Next attempt</th>
+            <th scope="col">Created</th>
           </tr>
         </thead>
         <tbody>
           {rows.map((d) => (
             <tr key={d.id}>
-              <td><a href={href({ page: 'delivery', id: d.id })}>{d.event}</a></td>
+              <td>
+                <a href={href({ page: 'delivery', id: d.id })}>{d.event}</a>
+              </td>
               {showHook && <td>{d.hook && <a href={href({ page: 'hook', id: d.hook.id })}>{d.hook.name ?? d.hook.url}</a>}</td>}
               <td>{d.status}</td>
               <td>{d.attemptCount}</td>
@@ -31,7 +42,11 @@ export function DeliveriesTable({ caption, rows, empty, showHook = false }: { ca
               <td>{dateTime(d.createdAt)}</td>
             </tr>
           ))}
-          {rows.length === 0 && <tr><td colSpan={columns}>{empty}</td></tr>}
+          {rows.length === 0 && (
+            <tr>
+              <td colSpan={columns}>{empty}</td>
+            </tr>
+          )}
         </tbody>
       </table>
     </div>

@@ -7,12 +7,26 @@ import { href } from '../router';
 
 type Headers = Record<string, string | string[]>;
 interface Attempt {
-  startedAt: string; durationMs: number; requestHeaders: Headers; responseStatus: number | null; responseHeaders: Headers | null;
-  responseBody: string | null; error: string | null;
+  startedAt: string;
+  durationMs: number;
+  requestHeaders: Headers;
+  responseStatus: number | null;
+  responseHeaders: Headers | null;
+  responseBody: string | null;
+  error: string | null;
 }
 interface DeliveryDetail {
-  id: string; databaseId: number; event: string; status: string; attemptCount: number; nextAttemptAt: string | null; createdAt: string;
-  webhookId: string; payload: unknown; hook: { id: string; url: string }; attempts: Attempt[];
+  id: string;
+  databaseId: number;
+  event: string;
+  status: string;
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  webhookId: string;
+  payload: unknown;
+  hook: { id: string; url: string };
+  attempts: Attempt[];
 }
 
 export function DeliveryPage({ id }: { id: string }) {
@@ -21,9 +35,19 @@ export function DeliveryPage({ id }: { id: string }) {
   const load = useCallback(async () => {
     setDelivery((await request<{ delivery: DeliveryDetail | null }>('Delivery', { id })).delivery);
   }, [id]);
-  useEffect(() => { void load(); }, [load]);
+  useEffect(() => {
+    void load();
+  }, [load]);
   const hookId = delivery?.hook.id ?? null;
-  useEffect(() => (hookId ? subscribeDeliveries(hookId, (update) => { if (update.id === id) void load(); }) : undefined), [hookId, id, load]);
+  useEffect(
+    () =>
+      hookId
+        ? subscribeDeliveries(hookId, (update) => {
+            if (update.id === id) void load();
+          })
+        : undefined,
+    [hookId, id, load],
+  );
 
   if (delivery === undefined) return <p role="status">Loading…</p>;
   if (delivery === null) return <p role="alert">This delivery does not exist or you may not see it.</p>;
@@ -36,33 +60,73 @@ export function DeliveryPage({ id }: { id: string }) {
 
   return (
     <section aria-labelledby="delivery-title">
-      <p><a href={href({ page: 'hook', id: delivery.hook.id })}>Back to the hook</a></p>
+      <p>
+        <a href={href({ page: 'hook', id: delivery.hook.id })}>Back to the hook</a>
+      </p>
       <div className="heading">
-        <h1 id="delivery-title">Delivery {delivery.databaseId}: {delivery.event}</h1>
-        <button type="button" onClick={redeliver}>Redeliver</button>
+        <h1 id="delivery-title">
+          Delivery {delivery.databaseId}: {delivery.event}
+        </h1>
+        <button type="button" onClick={redeliver}>
+          Redeliver
+        </button>
       </div>
       {message && <p role="status">{message}</p>}
       <dl className="settings">
-        <dt>Status</dt><dd data-testid="delivery-status">{delivery.status}</dd>
-        <dt>Attempts</dt><dd>{delivery.attemptCount}</dd>
-        <dt>Next attempt</dt><dd>{dateTime(delivery.nextAttemptAt) || 'none'}</dd>
-        <dt>Webhook id</dt><dd><code>{delivery.webhookId}</code></dd>
-        <dt>Hook</dt><dd>{delivery.hook.url}</dd>
+        <dt>Status</dt>
+        <dd data-testid="delivery-status">{delivery.status}</dd>
+        <dt>Attempts</dt>
+        <dd>{delivery.attemptCount}</dd>
+        <dt>Next attempt</dt>
+        <dd>{dateTime(delivery.nextAttemptAt) || 'none'}</dd>
+        <dt>Webhook id</dt>
+        <dd>
+          <code>{delivery.webhookId}</code>
+        </dd>
+        <dt>Hook</dt>
+        <dd>{delivery.hook.url}</dd>
       </dl>
       <h2>Payload</h2>
-      <pre className="code" tabIndex={0} aria-label="Payload">{JSON.stringify(delivery.payload, null, 2)}</pre>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable block must be reachable by keyboard (WCAG 2.1.1). */}
+      {/* biome-ignore lint/a11y/useAriaPropsSupportedByRole: the label names that focus stop. */}
+      <pre className="code" tabIndex={0} aria-label="Payload">
+        {JSON.stringify(delivery.payload, null, 2)}
+      </pre>
       <h2>Attempts</h2>
       <ol className="attempts">
         {delivery.attempts.map((attempt, index) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: attempts only ever append; their order is their identity.
           <li key={`${attempt.startedAt}-${index}`}>
-            <h3>Attempt {index + 1}, {dateTime(attempt.startedAt)}</h3>
+            <h3>
+              Attempt {index + 1}, {dateTime(attempt.startedAt)}
+            </h3>
             <dl className="settings">
-              <dt>Response status</dt><dd>{attempt.responseStatus ?? 'none'}</dd>
-              <dt>Duration</dt><dd>{attempt.durationMs} ms</dd>
-              {attempt.error && <><dt>Error</dt><dd>{attempt.error}</dd></>}
-              <dt>Request headers</dt><dd><HeaderTable caption={`Request headers of attempt ${index + 1}`} headers={attempt.requestHeaders} /></dd>
-              <dt>Response headers</dt><dd>{attempt.responseHeaders ? <HeaderTable caption={`Response headers of attempt ${index + 1}`} headers={attempt.responseHeaders} /> : 'none (no answer)'}</dd>
-              <dt>Response body</dt><dd><pre className="code">{prettyBody(attempt.responseBody) || '(empty)'}</pre></dd>
+              <dt>Response status</dt>
+              <dd>{attempt.responseStatus ?? 'none'}</dd>
+              <dt>Duration</dt>
+              <dd>{attempt.durationMs} ms</dd>
+              {attempt.error && (
+                <>
+                  <dt>Error</dt>
+                  <dd>{attempt.error}</dd>
+                </>
+              )}
+              <dt>Request headers</dt>
+              <dd>
+                <HeaderTable caption={`Request headers of attempt ${index + 1}`} headers={attempt.requestHeaders} />
+              </dd>
+              <dt>Response headers</dt>
+              <dd>
+                {attempt.responseHeaders ? (
+                  <HeaderTable caption={`Response headers of attempt ${index + 1}`} headers={attempt.responseHeaders} />
+                ) : (
+                  'none (no answer)'
+                )}
+              </dd>
+              <dt>Response body</dt>
+              <dd>
+                <pre className="code">{prettyBody(attempt.responseBody) || '(empty)'}</pre>
+              </dd>
             </dl>
           </li>
         ))}
@@ -80,10 +144,22 @@ function HeaderTable({ caption, headers }: { caption: string; headers: Headers }
     <div className="scroll">
       <table className="headers">
         <caption className="visually-hidden">{caption}</caption>
-        <thead><tr><th scope="col">Name</th><th scope="col">Value</th></tr></thead>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Value</th>
+          </tr>
+        </thead>
         <tbody>
           {entries.map(([name, value]) => (
-            <tr key={name}><th scope="row"><code>{name}</code></th><td><code>{Array.isArray(value) ? value.join(', ') : value}</code></td></tr>
+            <tr key={name}>
+              <th scope="row">
+                <code>{name}</code>
+              </th>
+              <td>
+                <code>{Array.isArray(value) ? value.join(', ') : value}</code>
+              </td>
+            </tr>
           ))}
         </tbody>
       </table>

@@ -2,7 +2,11 @@
 import type { ReactNode } from 'react';
 
 export function FieldError({ id, message }: { id: string; message: string | undefined }) {
-  return message ? <p id={`${id}-error`} className="error" role="alert">{message}</p> : null;
+  return message ? (
+    <p id={`${id}-error`} className="error" role="alert">
+      {message}
+    </p>
+  ) : null;
 }
 
 export function Field({ id, label, error, children, hint }: { id: string; label: string; error?: string; hint?: string; children: ReactNode }) {
@@ -10,7 +14,11 @@ export function Field({ id, label, error, children, hint }: { id: string; label:
     <div className="field">
       <label htmlFor={id}>{label}</label>
       {children}
-      {hint && <p id={`${id}-hint`} className="muted">{hint}</p>}
+      {hint && (
+        <p id={`${id}-hint`} className="muted">
+          {hint}
+        </p>
+      )}
       <FieldError id={id} message={error} />
     </div>
   );

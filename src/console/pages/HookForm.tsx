@@ -1,6 +1,6 @@
 // Create and edit both kinds of hook: every field of CreateHookInput, each userErrors entry shown
 // next to its field in the API's own words.
-import { useEffect, useState, type FormEvent } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { fieldErrors, request, type UserError } from '../api';
 import { SUBJECT_EVENTS, SUBJECT_TYPES, SYSTEM_EVENTS } from '../format';
 import { href, navigate } from '../router';
@@ -8,18 +8,40 @@ import { CustomHeadersField } from './CustomHeadersField';
 import { describedBy, Field, FieldError } from './Field';
 import type { KeyValueRow } from './KeyValueRows';
 import { UrlVariablesField, type VariableRow } from './UrlVariablesField';
-import { WriteOnlyField, writeOnlyInput, type WriteOnlyAction } from './WriteOnlyField';
+import { type WriteOnlyAction, WriteOnlyField, writeOnlyInput } from './WriteOnlyField';
 
 interface HookFields {
-  kind: string; url: string; name: string; description: string; subjectType: string; subject: string; events: string[];
-  isActive: boolean; enableSslVerification: boolean; pushEventsBranchFilter: string; branchFilterStrategy: string;
+  kind: string;
+  url: string;
+  name: string;
+  description: string;
+  subjectType: string;
+  subject: string;
+  events: string[];
+  isActive: boolean;
+  enableSslVerification: boolean;
+  pushEventsBranchFilter: string;
+  branchFilterStrategy: string;
 }
 const EMPTY: HookFields = {
-  kind: 'SUBJECT', url: '', name: '', description: '', subjectType: 'BUILD_REPO', subject: '', events: ['build:complete'],
-  isActive: true, enableSslVerification: true, pushEventsBranchFilter: '', branchFilterStrategy: 'WILDCARD',
+  kind: 'SUBJECT',
+  url: '',
+  name: '',
+  description: '',
+  subjectType: 'BUILD_REPO',
+  subject: '',
+  events: ['build:complete'],
+  isActive: true,
+  enableSslVerification: true,
+  pushEventsBranchFilter: '',
+  branchFilterStrategy: 'WILDCARD',
 };
 type Stored = HookFields & {
-  hasSecret: boolean; hasSigningToken: boolean; signingPublicKey: string | null; urlVariables: { key: string }[]; customHeaders: { key: string }[];
+  hasSecret: boolean;
+  hasSigningToken: boolean;
+  signingPublicKey: string | null;
+  urlVariables: { key: string }[];
+  customHeaders: { key: string }[];
 };
 type Payload = { hook: { id: string } | null; userErrors: UserError[] };
 
@@ -62,17 +84,23 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
   }, [hookId]);
 
   const set = <K extends keyof HookFields>(key: K, value: HookFields[K]) => setFields((current) => ({ ...current, [key]: value }));
-  const eventChoices = fields.kind === 'SYSTEM' ? SYSTEM_EVENTS : SUBJECT_EVENTS[fields.subjectType] ?? [];
+  const eventChoices = fields.kind === 'SYSTEM' ? SYSTEM_EVENTS : (SUBJECT_EVENTS[fields.subjectType] ?? []);
   const changeSubjectType = (subjectType: string) => setFields((current) => ({ ...current, subjectType, events: [...(SUBJECT_EVENTS[subjectType] ?? [])] }));
-  const changeKind = (kind: string) => setFields((current) => ({ ...current, kind, events: kind === 'SYSTEM' ? [...SYSTEM_EVENTS] : [...(SUBJECT_EVENTS[current.subjectType] ?? [])] }));
+  const changeKind = (kind: string) =>
+    setFields((current) => ({ ...current, kind, events: kind === 'SYSTEM' ? [...SYSTEM_EVENTS] : [...(SUBJECT_EVENTS[current.subjectType] ?? [])] }));
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const subjectFields = fields.kind === 'SUBJECT' ? { subjectType: fields.subjectType, subject: fields.subject } : {};
     const input = {
-      url: fields.url, name: fields.name || null, description: fields.description || null, events: fields.events,
-      isActive: fields.isActive, enableSslVerification: fields.enableSslVerification,
-      pushEventsBranchFilter: fields.pushEventsBranchFilter || null, branchFilterStrategy: fields.branchFilterStrategy,
+      url: fields.url,
+      name: fields.name || null,
+      description: fields.description || null,
+      events: fields.events,
+      isActive: fields.isActive,
+      enableSslVerification: fields.enableSslVerification,
+      pushEventsBranchFilter: fields.pushEventsBranchFilter || null,
+      branchFilterStrategy: fields.branchFilterStrategy,
       ...renamed('secret', writeOnlyInput(secretAction, secret)),
       ...(fields.kind === 'SYSTEM' ? renamed('signingToken', writeOnlyInput(signingTokenAction, signingToken)) : {}),
       ...(scheme !== storedScheme ? { signatureScheme: scheme } : {}),
@@ -90,14 +118,19 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
     const variableErrors: UserError[] = [];
     const headerErrors: UserError[] = [];
     for (const key of storedHeaderKeys.filter((stored) => !headers.some((row) => row.key === stored))) {
-      headerErrors.push(...(await request<{ deleteCustomHeader: Payload }>('DeleteCustomHeader', { input: { hookId: id, key } })).deleteCustomHeader.userErrors);
+      headerErrors.push(
+        ...(await request<{ deleteCustomHeader: Payload }>('DeleteCustomHeader', { input: { hookId: id, key } })).deleteCustomHeader.userErrors,
+      );
     }
     if (headerErrors.length > 0) return setErrors({ customHeaders: headerErrors.map((e) => e.message).join(' ') });
     for (const key of storedKeys.filter((stored) => !variables.some((row) => row.key === stored))) {
       variableErrors.push(...(await request<{ deleteUrlVariable: Payload }>('DeleteUrlVariable', { input: { hookId: id, key } })).deleteUrlVariable.userErrors);
     }
     for (const row of variables.filter((row) => row.key.trim() !== '' && row.value !== '')) {
-      variableErrors.push(...(await request<{ setUrlVariable: Payload }>('SetUrlVariable', { input: { hookId: id, key: row.key.trim(), value: row.value } })).setUrlVariable.userErrors);
+      variableErrors.push(
+        ...(await request<{ setUrlVariable: Payload }>('SetUrlVariable', { input: { hookId: id, key: row.key.trim(), value: row.value } })).setUrlVariable
+          .userErrors,
+      );
     }
     if (variableErrors.length > 0) return setErrors({ urlVariables: variableErrors.map((e) => e.message).join(' ') });
     navigate({ page: 'hook', id });
@@ -109,7 +142,13 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
       <h1 id="form-title">{hookId ? 'Edit hook' : 'New hook'}</h1>
       <FieldError id="form" message={errors[''] ?? errors.id} />
       <Field id="kind" label="Kind" error={errors.kind}>
-        <select id="kind" value={fields.kind} disabled={Boolean(hookId) || !isAdmin} onChange={(e) => changeKind(e.target.value)} {...describedBy('kind', errors.kind)}>
+        <select
+          id="kind"
+          value={fields.kind}
+          disabled={Boolean(hookId) || !isAdmin}
+          onChange={(e) => changeKind(e.target.value)}
+          {...describedBy('kind', errors.kind)}
+        >
           <option value="SUBJECT">Subject hook</option>
           <option value="SYSTEM">System hook</option>
         </select>
@@ -121,17 +160,38 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
         <input id="name" value={fields.name} onChange={(e) => set('name', e.target.value)} {...describedBy('name', errors.name)} />
       </Field>
       <Field id="description" label="Description" error={errors.description}>
-        <textarea id="description" value={fields.description} onChange={(e) => set('description', e.target.value)} {...describedBy('description', errors.description)} />
+        <textarea
+          id="description"
+          value={fields.description}
+          onChange={(e) => set('description', e.target.value)}
+          {...describedBy('description', errors.description)}
+        />
       </Field>
       {fields.kind === 'SUBJECT' && (
         <>
           <Field id="subjectType" label="Subject type" error={errors.subjectType}>
-            <select id="subjectType" value={fields.subjectType} disabled={Boolean(hookId)} onChange={(e) => changeSubjectType(e.target.value)} {...describedBy('subjectType', errors.subjectType)}>
-              {SUBJECT_TYPES.map((type) => <option key={type} value={type}>{type}</option>)}
+            <select
+              id="subjectType"
+              value={fields.subjectType}
+              disabled={Boolean(hookId)}
+              onChange={(e) => changeSubjectType(e.target.value)}
+              {...describedBy('subjectType', errors.subjectType)}
+            >
+              {SUBJECT_TYPES.map((type) => (
+                <option key={type} value={type}>
+                  {type}
+                </option>
+              ))}
             </select>
           </Field>
           <Field id="subject" label="Subject" error={errors.subject} hint="namespace/name for repositories, namespace/job-id for jobs">
-            <input id="subject" value={fields.subject} readOnly={Boolean(hookId)} onChange={(e) => set('subject', e.target.value)} {...describedBy('subject', errors.subject)} />
+            <input
+              id="subject"
+              value={fields.subject}
+              readOnly={Boolean(hookId)}
+              onChange={(e) => set('subject', e.target.value)}
+              {...describedBy('subject', errors.subject)}
+            />
           </Field>
         </>
       )}
@@ -139,34 +199,74 @@ export function HookForm({ hookId, isAdmin }: { hookId?: string; isAdmin: boolea
         <legend>Events</legend>
         {eventChoices.map((name) => (
           <label key={name} className="check">
-            <input type="checkbox" checked={fields.events.includes(name)}
-              onChange={(e) => set('events', e.target.checked ? [...fields.events, name] : fields.events.filter((x) => x !== name))} />
+            <input
+              type="checkbox"
+              checked={fields.events.includes(name)}
+              onChange={(e) => set('events', e.target.checked ? [...fields.events, name] : fields.events.filter((x) => x !== name))}
+            />
             {name}
           </label>
         ))}
         <FieldError id="events" message={errors.events} />
       </fieldset>
-      <WriteOnlyField id="secret" label={fields.kind === 'SYSTEM' ? 'Token' : 'Secret'} isSet={hasSecret} action={secretAction}
-        onAction={setSecretAction} value={secret} onValue={setSecret} error={errors.secret} />
+      <WriteOnlyField
+        id="secret"
+        label={fields.kind === 'SYSTEM' ? 'Token' : 'Secret'}
+        isSet={hasSecret}
+        action={secretAction}
+        onAction={setSecretAction}
+        value={secret}
+        onValue={setSecret}
+        error={errors.secret}
+      />
       {fields.kind === 'SYSTEM' && (
-        <WriteOnlyField id="signingToken" label="Signing token" isSet={hasSigningToken} action={signingTokenAction}
-          onAction={setSigningTokenAction} value={signingToken} onValue={setSigningToken} error={errors.signingToken} />
+        <WriteOnlyField
+          id="signingToken"
+          label="Signing token"
+          isSet={hasSigningToken}
+          action={signingTokenAction}
+          onAction={setSigningTokenAction}
+          value={signingToken}
+          onValue={setSigningToken}
+          error={errors.signingToken}
+        />
       )}
-      <Field id="signatureScheme" label="Signature scheme" error={errors.signatureScheme}
-        hint={fields.kind === 'SYSTEM' ? 'Ed25519 with no signing token generates a key pair.' : 'Ed25519 with no secret generates a key pair; receivers verify with its public key.'}>
+      <Field
+        id="signatureScheme"
+        label="Signature scheme"
+        error={errors.signatureScheme}
+        hint={
+          fields.kind === 'SYSTEM'
+            ? 'Ed25519 with no signing token generates a key pair.'
+            : 'Ed25519 with no secret generates a key pair; receivers verify with its public key.'
+        }
+      >
         <select id="signatureScheme" value={scheme} onChange={(e) => setScheme(e.target.value)} {...describedBy('signatureScheme', errors.signatureScheme)}>
           <option value="HMAC_SHA256">HMAC-SHA256 (v1)</option>
           <option value="ED25519">Ed25519 (v1a)</option>
         </select>
       </Field>
-      <label className="check"><input type="checkbox" checked={fields.isActive} onChange={(e) => set('isActive', e.target.checked)} />Active</label>
-      <label className="check"><input type="checkbox" checked={fields.enableSslVerification} onChange={(e) => set('enableSslVerification', e.target.checked)} />Verify TLS certificates</label>
+      <label className="check">
+        <input type="checkbox" checked={fields.isActive} onChange={(e) => set('isActive', e.target.checked)} />
+        Active
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={fields.enableSslVerification} onChange={(e) => set('enableSslVerification', e.target.checked)} />
+        Verify TLS certificates
+      </label>
       <Field id="pushEventsBranchFilter" label="Branch filter" error={errors.pushEventsBranchFilter}>
-        <input id="pushEventsBranchFilter" value={fields.pushEventsBranchFilter} onChange={(e) => set('pushEventsBranchFilter', e.target.value)} {...describedBy('pushEventsBranchFilter', errors.pushEventsBranchFilter)} />
+        <input
+          id="pushEventsBranchFilter"
+          value={fields.pushEventsBranchFilter}
+          onChange={(e) => set('pushEventsBranchFilter', e.target.value)}
+          {...describedBy('pushEventsBranchFilter', errors.pushEventsBranchFilter)}
+        />
       </Field>
       <Field id="branchFilterStrategy" label="Branch filter strategy" error={errors.branchFilterStrategy}>
         <select id="branchFilterStrategy" value={fields.branchFilterStrategy} onChange={(e) => set('branchFilterStrategy', e.target.value)}>
-          <option value="WILDCARD">Wildcard</option><option value="REGEX">Regular expression</option><option value="ALL_BRANCHES">All branches</option>
+          <option value="WILDCARD">Wildcard</option>
+          <option value="REGEX">Regular expression</option>
+          <option value="ALL_BRANCHES">All branches</option>
         </select>
       </Field>
       <UrlVariablesField rows={variables} onChange={setVariables} error={errors.urlVariables ?? errors.key ?? errors.value} />

@@ -1,5 +1,5 @@
 // Admins: a console link for one namespace, to hand to a customer or embed in an iframe.
-import { useState, type FormEvent } from 'react';
+import { type FormEvent, useState } from 'react';
 import { fieldErrors, request, type UserError } from '../api';
 import { dateTime } from '../format';
 import { describedBy, Field } from './Field';
@@ -13,7 +13,8 @@ export function PortalLinksPage() {
   const [link, setLink] = useState<{ url: string; expiresAt: string } | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const result = (await request<{ createPortalSession: Payload }>('CreatePortalSession', { input: { namespace, ttlMinutes: Number(ttl) } })).createPortalSession;
+    const result = (await request<{ createPortalSession: Payload }>('CreatePortalSession', { input: { namespace, ttlMinutes: Number(ttl) } }))
+      .createPortalSession;
     setErrors(fieldErrors(result.userErrors));
     setLink(result.url && result.expiresAt ? { url: result.url, expiresAt: result.expiresAt } : null);
   };

@@ -1,7 +1,7 @@
-import { useState, type FormEvent } from 'react';
-import { ApiError, request } from '../api';
+import { type FormEvent, useState } from 'react';
 import type { Viewer } from '../App';
-import { saveSession, type Session } from '../session';
+import { ApiError, request } from '../api';
+import { type Session, saveSession } from '../session';
 
 /** Checks a token with `viewer` (a portal session's viewer is its namespace, with databaseId 0). */
 async function check(token: string): Promise<Viewer | null | 'refused'> {
@@ -48,10 +48,24 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session, viewer: 
     <form onSubmit={submit} className="card" aria-labelledby="signin-title">
       <h1 id="signin-title">Hookgate Console</h1>
       <label htmlFor="token">API token</label>
-      <input id="token" type="password" autoComplete="off" required value={token} onChange={(e) => setToken(e.target.value)}
-        aria-invalid={error ? true : undefined} aria-describedby={error ? 'token-error' : undefined} />
-      {error && <p id="token-error" role="alert" className="error">{error}</p>}
-      <button type="submit" disabled={busy}>Sign in</button>
+      <input
+        id="token"
+        type="password"
+        autoComplete="off"
+        required
+        value={token}
+        onChange={(e) => setToken(e.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? 'token-error' : undefined}
+      />
+      {error && (
+        <p id="token-error" role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={busy}>
+        Sign in
+      </button>
     </form>
   );
 }

@@ -1,5 +1,5 @@
 // Admins: create a user and see its API token, once.
-import { useState, type FormEvent } from 'react';
+import { type FormEvent, useState } from 'react';
 import { fieldErrors, request, type UserError } from '../api';
 import { describedBy, Field } from './Field';
 
@@ -26,12 +26,17 @@ export function UsersPage() {
         <Field id="username" label="Username" error={errors.username}>
           <input id="username" value={username} onChange={(e) => setUsername(e.target.value)} {...describedBy('username', errors.username)} />
         </Field>
-        <label className="check"><input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.target.checked)} />Administrator</label>
+        <label className="check">
+          <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.target.checked)} />
+          Administrator
+        </label>
         <button type="submit">Create user</button>
       </form>
       {created && (
         <div className="card" role="status">
-          <p>User <strong>{created.username}</strong> was created. Its API token is shown this once:</p>
+          <p>
+            User <strong>{created.username}</strong> was created. Its API token is shown this once:
+          </p>
           <label htmlFor="new-token">API token of {created.username}</label>
           <input id="new-token" readOnly value={created.token} onFocus={(e) => e.target.select()} />
         </div>

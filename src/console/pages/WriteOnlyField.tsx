@@ -4,22 +4,43 @@ import { describedBy, Field } from './Field';
 
 export type WriteOnlyAction = 'keep' | 'replace' | 'remove';
 
-export function WriteOnlyField({ id, label, isSet, action, onAction, value, onValue, error }: {
-  id: string; label: string; isSet: boolean; action: WriteOnlyAction; onAction: (action: WriteOnlyAction) => void;
-  value: string; onValue: (value: string) => void; error?: string;
+export function WriteOnlyField({
+  id,
+  label,
+  isSet,
+  action,
+  onAction,
+  value,
+  onValue,
+  error,
+}: {
+  id: string;
+  label: string;
+  isSet: boolean;
+  action: WriteOnlyAction;
+  onAction: (action: WriteOnlyAction) => void;
+  value: string;
+  onValue: (value: string) => void;
+  error?: string;
 }) {
   const noun = label.toLowerCase();
   return (
     <Field id={id} label={label} error={error}>
-      {action === 'replace'
-        ? <input id={id} type="password" autoComplete="new-password" value={value} onChange={(e) => onValue(e.target.value)} {...describedBy(id, error)} />
-        : (
-          <p id={id} className="secret">
-            {action === 'remove' ? 'removed on save' : isSet ? 'set' : 'not set'}
-            <button type="button" aria-label={`Replace ${noun}`} onClick={() => onAction('replace')}>Replace</button>
-            {isSet && action === 'keep' && <button type="button" aria-label={`Remove ${noun}`} onClick={() => onAction('remove')}>Remove</button>}
-          </p>
-        )}
+      {action === 'replace' ? (
+        <input id={id} type="password" autoComplete="new-password" value={value} onChange={(e) => onValue(e.target.value)} {...describedBy(id, error)} />
+      ) : (
+        <p id={id} className="secret">
+          {action === 'remove' ? 'removed on save' : isSet ? 'set' : 'not set'}
+          <button type="button" aria-label={`Replace ${noun}`} onClick={() => onAction('replace')}>
+            Replace
+          </button>
+          {isSet && action === 'keep' && (
+            <button type="button" aria-label={`Remove ${noun}`} onClick={() => onAction('remove')}>
+              Remove
+            </button>
+          )}
+        </p>
+      )}
     </Field>
   );
 }

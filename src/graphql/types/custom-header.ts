@@ -1,9 +1,10 @@
 // Custom headers: extra request headers every delivery of a hook carries. Values are write-only:
 // `Hook.customHeaders` lists the keys, and a value is never even loaded for GraphQL.
+
+import { LIMITS } from '../../domain/limits';
 import { builder } from '../builder';
 import { decodeId } from '../errors';
-import { hookPayloadFields, type HookPayload } from './hook';
-import { LIMITS } from '../../domain/limits';
+import { type HookPayload, hookPayloadFields } from './hook';
 
 export const CustomHeader = builder.prismaObject('CustomHeader', {
   select: { key: true },

@@ -6,15 +6,15 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { DeliveryFilter as DomainDeliveryFilter } from '../../domain/delivery-search';
+import { LIMITS } from '../../domain/limits';
 import type { Delivery as DeliveryRow, Prisma } from '../../generated/prisma/client';
 import type { DeliveryStatus } from '../../generated/prisma/enums';
-import { PAGE_SIZE, UserError, builder, pageComplexity, type UserErrorsPayload } from '../builder';
+import { builder, PAGE_SIZE, pageComplexity, UserError, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
 import { changeCursor, listCursor, parseListCursor } from '../delivery-cursors';
 import { decodeId } from '../errors';
 import { Delivery, DeliveryConnection } from './delivery';
 import { DeliveryStatusEnum } from './enums';
-import { LIMITS } from '../../domain/limits';
 
 const DeliveryFilter = builder.inputType('DeliveryFilter', {
   fields: (t) => ({
@@ -69,7 +69,10 @@ async function resolveDeliveries(context: GraphQLContext, info: GraphQLResolveIn
     { args, toCursor: listCursor, defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
     async (page): Promise<DeliveryRow[]> => {
       const ids = await search.page(actor, filter, {
-        after: parseListCursor(page.after), before: parseListCursor(page.before), limit: page.limit, inverted: page.inverted,
+        after: parseListCursor(page.after),
+        before: parseListCursor(page.before),
+        limit: page.limit,
+        inverted: page.inverted,
       });
       if (ids.length === 0) return [];
       const rows = (await context.prisma.delivery.findMany({ ...query, where: { id: { in: ids } } })) as DeliveryRow[];
@@ -85,7 +88,7 @@ builder.queryField('deliveries', (t) =>
   t.connection(
     {
       type: Delivery,
-      description: 'Every delivery the caller may see (its hooks\' deliveries), newest first (at most 100 a page).',
+      description: "Every delivery the caller may see (its hooks' deliveries), newest first (at most 100 a page).",
       args: { filter: t.arg({ type: DeliveryFilter, required: false }) },
       complexity: pageComplexity,
       resolve: (_root, args, context, info) => resolveDeliveries(context, info, args),
@@ -104,7 +107,7 @@ builder.prismaObjectFields('DeliveryAttempt', (t) => ({
 
 builder.prismaObjectField('Delivery', 'updateCursor', (t) =>
   t.string({
-    description: 'The position of this delivery\'s latest change: `deliveryUpdated(after:)` sends every change since.',
+    description: "The position of this delivery's latest change: `deliveryUpdated(after:)` sends every change since.",
     resolve: (delivery) => changeCursor(delivery),
   }),
 );

@@ -4,15 +4,14 @@
 // sends or records goes through `services.deliveries`, which enforces its own rules.
 import { GraphQLError } from 'graphql';
 import { DatabaseUnavailableError } from '../../db/unavailable';
-import type { Delivery as DeliveryRow } from '../../generated/prisma/client';
 import type { DeliveryOperations, SubscribedUpdate } from '../../domain/delivery-operations';
-import { UserError, builder, type BuilderTypes, type UserErrorsPayload } from '../builder';
+import { LIMITS } from '../../domain/limits';
+import type { Delivery as DeliveryRow } from '../../generated/prisma/client';
+import { type BuilderTypes, builder, UserError, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseChangeCursor } from '../delivery-cursors';
 import { decodeId, tryDecodeId } from '../errors';
 import { DeliveryStatusEnum, SubjectTypeEnum } from './enums';
-import { LIMITS } from '../../domain/limits';
-
 
 /** Deliveries of hooks the caller may see. */
 function visibleDeliveries(context: GraphQLContext) {
@@ -100,7 +99,11 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       id: t.id({ required: true }),
-      event: t.string({ required: false, description: 'Subject hooks: which of its events to send a sample of.', validate: { maxLength: LIMITS.eventNameLength } }),
+      event: t.string({
+        required: false,
+        description: 'Subject hooks: which of its events to send a sample of.',
+        validate: { maxLength: LIMITS.eventNameLength },
+      }),
     }),
   },
   {
@@ -133,10 +136,18 @@ builder.relayMutationField(
   'publishEvent',
   {
     inputFields: (t) => ({
-      event: t.string({ required: true, description: '`build:complete`, `push`, `project_create`, …', validate: { minLength: 1, maxLength: LIMITS.eventNameLength } }),
+      event: t.string({
+        required: true,
+        description: '`build:complete`, `push`, `project_create`, …',
+        validate: { minLength: 1, maxLength: LIMITS.eventNameLength },
+      }),
       subjectType: t.field({ type: SubjectTypeEnum, required: false }),
       subject: t.string({ required: false, validate: { maxLength: LIMITS.subjectLength } }),
-      ref: t.string({ required: false, description: 'Git ref for push-like events, matched against branch filters.', validate: { maxLength: LIMITS.refLength } }),
+      ref: t.string({
+        required: false,
+        description: 'Git ref for push-like events, matched against branch filters.',
+        validate: { maxLength: LIMITS.refLength },
+      }),
       payload: t.field({
         type: 'JSON',
         required: true,
@@ -144,7 +155,8 @@ builder.relayMutationField(
       }),
       idempotencyKey: t.string({
         required: false,
-        description: 'Within 24 h, a repeat with the same key answers with the same deliveries and sends nothing; the same key with another request is a CONFLICT.',
+        description:
+          'Within 24 h, a repeat with the same key answers with the same deliveries and sends nothing; the same key with another request is a CONFLICT.',
       }),
     }),
   },
@@ -177,7 +189,7 @@ builder.subscriptionField('deliveryUpdated', (t) =>
     type: 'Delivery',
     description: 'A delivery was created or changed state, on any Hookgate process sharing the database. Over SSE.',
     args: {
-      hookId: t.arg.id({ required: false, description: 'Only this hook\'s deliveries.' }),
+      hookId: t.arg.id({ required: false, description: "Only this hook's deliveries." }),
       after: t.arg.string({ required: false, description: 'A `Delivery.updateCursor`: first every change since it (catch-up), then live ones.' }),
     },
     subscribe: (_root, args, context) => {

@@ -1,11 +1,12 @@
 // How a hook's deliveries are signed: the public key of an Ed25519 hook, the grace period of a
 // rotation, GitLab's signing token, and `rotateHookSecret`. Secrets themselves are never readable,
 // except the new one, once, in `rotateHookSecret`'s payload.
+
+import { LIMITS } from '../../domain/limits';
 import { signingPublicKey } from '../../domain/signing';
-import { UserError, builder, type UserErrorsPayload } from '../builder';
+import { builder, UserError, type UserErrorsPayload } from '../builder';
 import { decodeId } from '../errors';
 import { Hook, type HookPayload } from './hook';
-import { LIMITS } from '../../domain/limits';
 
 builder.prismaObjectFields('Hook', (t) => ({
   signingPublicKey: t.string({
@@ -33,7 +34,11 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       id: t.id({ required: true }),
-      secret: t.string({ required: false, description: 'The new secret; absent: one is generated (`whsec_`, or `whsk_` for an Ed25519 hook).', validate: { maxLength: LIMITS.secretLength } }),
+      secret: t.string({
+        required: false,
+        description: 'The new secret; absent: one is generated (`whsec_`, or `whsk_` for an Ed25519 hook).',
+        validate: { maxLength: LIMITS.secretLength },
+      }),
       graceHours: t.float({ required: false, description: 'How long the old secret keeps signing too (default 24, 0 to 168).' }),
     }),
   },

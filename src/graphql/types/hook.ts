@@ -2,15 +2,14 @@
 // Visibility and every rule come from the domain's HookService; this file only translates.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError } from '../../domain/errors';
-import type { CreateHookInput as DomainCreateHookInput, HookRecord, UpdateHookInput as DomainUpdateHookInput } from '../../domain/hooks';
-import { PAGE_SIZE, UserError, builder, pageComplexity, type BuilderTypes, type UserErrorsPayload } from '../builder';
+import type { CreateHookInput as DomainCreateHookInput, UpdateHookInput as DomainUpdateHookInput, HookRecord } from '../../domain/hooks';
+import { LIMITS } from '../../domain/limits';
+import { type BuilderTypes, builder, PAGE_SIZE, pageComplexity, UserError, type UserErrorsPayload } from '../builder';
 import type { GraphQLContext } from '../context';
 import { decodeId, tryDecodeId } from '../errors';
 import { hookDeliveries } from '../hook-deliveries';
 import { Delivery, DeliveryConnection } from './delivery';
 import { BranchFilterStrategyEnum, DeliveryStatusEnum, HookKindEnum, SignatureSchemeEnum, SubjectTypeEnum } from './enums';
-import { LIMITS } from '../../domain/limits';
-
 
 /** The hooks the caller may see, as a Prisma filter owned by the domain. */
 function visible(context: GraphQLContext) {
@@ -36,7 +35,8 @@ export const Hook = builder.prismaNode('Hook', {
     subjectType: t.expose('subjectType', { type: SubjectTypeEnum, nullable: true }),
     subject: t.exposeString('subject', { nullable: true }),
     events: t.exposeStringList('events', {
-      description: 'Subject hooks: `build:complete`, `image:push`, `job:succeed`, `job:fail`. System hooks: `push`, `tag_push`, `merge_request`, `repository_update`.',
+      description:
+        'Subject hooks: `build:complete`, `image:push`, `job:succeed`, `job:fail`. System hooks: `push`, `tag_push`, `merge_request`, `repository_update`.',
     }),
     isActive: t.exposeBoolean('isActive'),
     hasSecret: t.boolean({
@@ -138,8 +138,7 @@ builder.queryFields((t) => ({
       description: 'The hooks the caller may see, oldest first (at most 100 a page).',
       args: { filter: t.arg({ type: HookFilter, required: false }) },
       complexity: pageComplexity,
-      totalCount: (_connection, args, context) =>
-        context.prisma.hook.count({ where: context.services.hooks.listWhere(context.actor!, args.filter ?? {}) }),
+      totalCount: (_connection, args, context) => context.prisma.hook.count({ where: context.services.hooks.listWhere(context.actor!, args.filter ?? {}) }),
       resolve: (query, _root, args, context) =>
         context.prisma.hook.findMany({
           ...query,
@@ -156,7 +155,14 @@ export interface HookPayload extends UserErrorsPayload {
   hook?: HookRecord;
 }
 
-const TEXT = { url: LIMITS.urlLength, name: LIMITS.nameLength, description: LIMITS.descriptionLength, secret: LIMITS.secretLength, subject: LIMITS.subjectLength, filter: LIMITS.branchFilterLength } as const;
+const TEXT = {
+  url: LIMITS.urlLength,
+  name: LIMITS.nameLength,
+  description: LIMITS.descriptionLength,
+  secret: LIMITS.secretLength,
+  subject: LIMITS.subjectLength,
+  filter: LIMITS.branchFilterLength,
+} as const;
 
 const CustomHeaderInput = builder.inputType('CustomHeaderInput', {
   fields: (t) => ({
@@ -171,10 +177,27 @@ function optionalHookInputFields(t: PothosSchemaTypes.InputFieldBuilder<BuilderT
     name: t.string({ required: false, validate: { maxLength: TEXT.name } }),
     description: t.string({ required: false, validate: { maxLength: TEXT.description } }),
     events: t.stringList({ required: false, validate: { maxLength: LIMITS.eventsPerHook, items: { maxLength: LIMITS.eventNameLength } } }),
-    secret: t.string({ required: false, description: 'Signing secret (the system hooks API calls it `token`). Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
-    signatureScheme: t.field({ type: SignatureSchemeEnum, required: false, description: 'ED25519 with no secret (system hooks: no signingToken) generates a key pair.' }),
-    signingToken: t.string({ required: false, description: 'System hooks: signs deliveries instead of the token (`whsec_` of 32 bytes, or a `whsk_` key). Write-only; null removes it.', validate: { maxLength: TEXT.secret } }),
-    customHeaders: t.field({ type: [CustomHeaderInput], required: false, description: 'Merged by key into the hook\'s custom headers.', validate: { maxLength: LIMITS.customHeadersPerHook } }),
+    secret: t.string({
+      required: false,
+      description: 'Signing secret (the system hooks API calls it `token`). Write-only; null removes it.',
+      validate: { maxLength: TEXT.secret },
+    }),
+    signatureScheme: t.field({
+      type: SignatureSchemeEnum,
+      required: false,
+      description: 'ED25519 with no secret (system hooks: no signingToken) generates a key pair.',
+    }),
+    signingToken: t.string({
+      required: false,
+      description: 'System hooks: signs deliveries instead of the token (`whsec_` of 32 bytes, or a `whsk_` key). Write-only; null removes it.',
+      validate: { maxLength: TEXT.secret },
+    }),
+    customHeaders: t.field({
+      type: [CustomHeaderInput],
+      required: false,
+      description: "Merged by key into the hook's custom headers.",
+      validate: { maxLength: LIMITS.customHeadersPerHook },
+    }),
     enableSslVerification: t.boolean({ required: false }),
     pushEventsBranchFilter: t.string({ required: false, validate: { maxLength: TEXT.filter } }),
     branchFilterStrategy: t.field({ type: BranchFilterStrategyEnum, required: false }),
@@ -228,7 +251,11 @@ builder.relayMutationField(
     description: 'Creates a subject hook, or a system hook (administrators only).',
     resolve: async (_root, { input }, context): Promise<HookPayload> => {
       const create: DomainCreateHookInput = {
-        kind: input.kind, url: input.url, subjectType: input.subjectType, subject: input.subject, ...domainHookFields(input),
+        kind: input.kind,
+        url: input.url,
+        subjectType: input.subjectType,
+        subject: input.subject,
+        ...domainHookFields(input),
       };
       return { hook: await context.services.hooks.create(context.actor!, create), userErrors: [] };
     },
@@ -250,11 +277,15 @@ builder.relayMutationField(
     }),
   },
   {
-    description: 'Changes any of a hook\'s fields; the ones left out keep their value.',
+    description: "Changes any of a hook's fields; the ones left out keep their value.",
     resolve: async (_root, { input }, context): Promise<HookPayload> => {
       const id = decodeId(String(input.id), 'Hook', ['input', 'id']);
       const patch: DomainUpdateHookInput = {
-        kind: input.kind ?? undefined, url: input.url ?? undefined, subjectType: input.subjectType, subject: input.subject, ...domainHookFields(input),
+        kind: input.kind ?? undefined,
+        url: input.url ?? undefined,
+        subjectType: input.subjectType,
+        subject: input.subject,
+        ...domainHookFields(input),
       };
       return { hook: await context.services.hooks.update(context.actor!, id, patch), userErrors: [] };
     },

@@ -1,6 +1,6 @@
 // Portal links: `createPortalSession` (admins) returns a console URL signed in as one namespace.
 import { PORTAL_TTL_MINUTES } from '../../domain/portal';
-import { UserError, builder, type UserErrorsPayload } from '../builder';
+import { builder, UserError, type UserErrorsPayload } from '../builder';
 
 interface PortalSessionPayload extends UserErrorsPayload {
   url?: string;
@@ -28,7 +28,7 @@ builder.relayMutationField(
   },
   {
     outputFields: (t) => ({
-      url: t.string({ nullable: true, description: 'Absolute: this server\'s console with the session in its fragment.', resolve: (p) => p.url ?? null }),
+      url: t.string({ nullable: true, description: "Absolute: this server's console with the session in its fragment.", resolve: (p) => p.url ?? null }),
       expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (p) => p.expiresAt ?? null }),
       userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors ?? [] }),
     }),

@@ -2,7 +2,7 @@
 // write-only (the `UrlVariable` type itself lives with `Hook`, which lists the keys).
 import { builder } from '../builder';
 import { decodeId } from '../errors';
-import { hookPayloadFields, type HookPayload } from './hook';
+import { type HookPayload, hookPayloadFields } from './hook';
 
 builder.relayMutationField(
   'setUrlVariable',

@@ -1,7 +1,7 @@
 // Users: the `User` node, `viewer`, and the admin-only `createUser` mutation.
-import { PORTAL_ACTOR_ID, type Actor } from '../../domain/actor';
+import { type Actor, PORTAL_ACTOR_ID } from '../../domain/actor';
 import type { User as UserRow } from '../../generated/prisma/client';
-import { UserError, builder, type UserErrorsPayload } from '../builder';
+import { builder, UserError, type UserErrorsPayload } from '../builder';
 
 interface CreateUserPayload extends UserErrorsPayload {
   user?: UserRow;
