@@ -6,25 +6,19 @@ import { standardWebhooksKey } from '../../src/delivery/sign';
 import type { DeliveryUpdate } from '../../src/domain/delivery-operations';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../src/domain/errors';
 import { backends, createUser, startTestApp, type TestApp } from '../helpers';
-import { eventually, type Receiver, startReceiver } from './receiver';
+import { eventually, suiteReceivers } from './receiver';
 
 const SYSTEM_SAMPLE = '{"project_id":1,"owner_email":"example@gitlabhq.com","owner_name":"Someone","name":"Ruby","path":"ruby","event_name":"project_create"}';
 
 describe.each(backends)('delivery (%s)', (backend) => {
   let t: TestApp;
-  const receivers: Receiver[] = [];
-  const receiver = async (...args: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = suiteReceivers();
 
   beforeAll(async () => {
     t = await startTestApp(backend, { HOOKGATE_SHUTDOWN_GRACE: '500ms' });
   });
   afterAll(async () => {
     await t?.close();
-    await Promise.all(receivers.map((r) => r.close()));
   });
 
   const subjectHook = (url: string, extra: Record<string, unknown> = {}) =>

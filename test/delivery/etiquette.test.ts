@@ -5,16 +5,11 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, graphql, startTestApp, type TestApp } from '../helpers';
 import { call } from '../rest/helpers';
-import { eventually, type Receiver, startReceiver } from './receiver';
+import { eventually, type Receiver, suiteReceivers } from './receiver';
 
 describe.each(backends)('receiver etiquette (%s)', (backend) => {
   let t: TestApp;
-  const receivers: Receiver[] = [];
-  const receiver = async (...args: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = suiteReceivers();
 
   beforeAll(async () => {
     // A one-second schedule: a Retry-After of 3 s is longer than any retry it would make.
@@ -22,7 +17,6 @@ describe.each(backends)('receiver etiquette (%s)', (backend) => {
   });
   afterAll(async () => {
     await t?.close();
-    await Promise.all(receivers.map((r) => r.close()));
   });
 
   const v1 = (method: string, path: string, body?: unknown) =>

@@ -3,16 +3,11 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, graphql, startTestApp, type TestApp } from '../helpers';
-import { eventually, type Receiver, startReceiver } from './receiver';
+import { eventually, type Receiver, suiteReceivers } from './receiver';
 
 describe.each(backends)('operational events (%s)', (backend) => {
   let t: TestApp;
-  const receivers: Receiver[] = [];
-  const receiver = async (...args: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = suiteReceivers();
 
   beforeAll(async () => {
     // Four attempts (the first and three retries): exactly the 4th failure that backs a hook off.
@@ -20,7 +15,6 @@ describe.each(backends)('operational events (%s)', (backend) => {
   });
   afterAll(async () => {
     await t?.close();
-    await Promise.all(receivers.map((r) => r.close()));
   });
 
   const told = (r: Receiver, name: string, hookId: number, count = 1) =>

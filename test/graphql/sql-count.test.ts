@@ -52,7 +52,7 @@ const PAGE_STATEMENTS = [
     "signingToken", "t0"."is_active" AS "isActive", "t0"."enable_ssl_verification" AS "enableSslVerification",
     "t0"."push_events_branch_filter" AS "pushEventsBranchFilter", "t0"."branch_filter_strategy"::text AS
     "branchFilterStrategy", "t0"."alert_status"::text AS "alertStatus", "t0"."disabled_until" AS
-    "disabledUntil", "t0"."recent_failures" AS "recentFailures", "t0"."created_by_id" AS "createdById",
+    "disabledUntil", "t0"."recent_failures" AS "recentFailures", "t0"."retry_after_until" AS "retryAfterUntil", "t0"."created_by_id" AS "createdById",
     "t0"."created_at" AS "createdAt", "t0"."updated_at" AS "updatedAt", "Hook_createdBy"."__prisma_data__" AS
     "createdBy", "Hook_urlVariables"."__prisma_data__" AS "urlVariables" FROM "public"."hooks" AS "t0" LEFT JOIN
     LATERAL (SELECT JSONB_BUILD_OBJECT('id', "t1"."id", 'username', "t1"."username", 'isAdmin', "t1"."is_admin",
@@ -97,7 +97,7 @@ const HOOK_RECORD_STATEMENT = sql(`
   "signingToken", "t0"."is_active" AS "isActive", "t0"."enable_ssl_verification" AS "enableSslVerification",
   "t0"."push_events_branch_filter" AS "pushEventsBranchFilter", "t0"."branch_filter_strategy"::text AS
   "branchFilterStrategy", "t0"."alert_status"::text AS "alertStatus", "t0"."disabled_until" AS
-  "disabledUntil", "t0"."recent_failures" AS "recentFailures", "t0"."created_by_id" AS "createdById",
+  "disabledUntil", "t0"."recent_failures" AS "recentFailures", "t0"."retry_after_until" AS "retryAfterUntil", "t0"."created_by_id" AS "createdById",
   "t0"."created_at" AS "createdAt", "t0"."updated_at" AS "updatedAt", "Hook_createdBy"."__prisma_data__" AS
   "createdBy", "Hook_urlVariables"."__prisma_data__" AS "urlVariables", "Hook_customHeaders"."__prisma_data__"
   AS "customHeaders" FROM "public"."hooks" AS "t0" LEFT JOIN LATERAL (SELECT JSONB_BUILD_OBJECT('id',
@@ -122,7 +122,7 @@ const HOOK_WITH_CREATOR_STATEMENT = sql(`
   "signingToken", "t0"."is_active" AS "isActive", "t0"."enable_ssl_verification" AS "enableSslVerification",
   "t0"."push_events_branch_filter" AS "pushEventsBranchFilter", "t0"."branch_filter_strategy"::text AS
   "branchFilterStrategy", "t0"."alert_status"::text AS "alertStatus", "t0"."disabled_until" AS
-  "disabledUntil", "t0"."recent_failures" AS "recentFailures", "t0"."created_by_id" AS "createdById",
+  "disabledUntil", "t0"."recent_failures" AS "recentFailures", "t0"."retry_after_until" AS "retryAfterUntil", "t0"."created_by_id" AS "createdById",
   "t0"."created_at" AS "createdAt", "t0"."updated_at" AS "updatedAt", "Hook_createdBy"."__prisma_data__" AS
   "createdBy" FROM "public"."hooks" AS "t0" LEFT JOIN LATERAL (SELECT JSONB_BUILD_OBJECT('id', "t1"."id",
   'username', "t1"."username", 'isAdmin', "t1"."is_admin", 'createdAt', "t1"."created_at", 'updatedAt',
