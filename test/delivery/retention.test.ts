@@ -105,6 +105,10 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
     const bulk = [];
     for (let i = 0; i < 9; i++) bulk.push(await delivery(many.id, kept.id, i % 2 ? 'FAILED' : 'SUCCEEDED'));
 
+    // Idempotency keys expire on their own 24 hours, whatever the log's retention: one past it goes.
+    await prisma().$executeRaw`INSERT INTO idempotency_keys (user_id, key, request_hash, event_id, created_at)
+      VALUES (${t.admin.id}, 'expired-key', 'h', ${mixed.id}, now() - interval '25 hours'), (${t.admin.id}, 'live-key', 'h', ${mixed.id}, now())`;
+
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the 1 s retention
     const batches: { step: string; result: RetentionBatchResult }[] = [];
     const retention = task(prisma(), (key, fn) => t.app.db.tryWithLock(key, fn), { steps: recorded(logRetentionSteps(prisma()), batches) });
@@ -129,7 +133,8 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
     expect(await exists.delivery(recent.id)).toBe(true);
     expect(await exists.event(recentEvent.id)).toBe(true);
 
-    expect(run!.removed).toEqual({ delivery_attempts: 11, deliveries: 11, events: 3 });
+    expect(run!.removed).toEqual({ delivery_attempts: 11, deliveries: 11, events: 3, idempotency_keys: 1 });
+    expect((await prisma().idempotencyKey.findMany({ select: { key: true } })).map((row) => row.key)).toEqual(['live-key']);
     // Bounded: no statement removed more than the batch size, and the work took many of them.
     expect(batches.every(({ result }) => Object.values(result.removed).every((n) => n <= 2))).toBe(true);
     expect(batches.filter((b) => b.step === 'deliveries').length).toBeGreaterThanOrEqual(8);
@@ -138,7 +143,7 @@ describe.each(backends)('log retention (%s)', { timeout: 60_000 }, (backend) => 
 
     // A second run finds nothing more to remove.
     const again = await task(prisma(), (key, fn) => t.app.db.tryWithLock(key, fn)).run();
-    expect(again!.removed).toEqual({ delivery_attempts: 0, deliveries: 0, events: 0 });
+    expect(again!.removed).toEqual({ delivery_attempts: 0, deliveries: 0, events: 0, idempotency_keys: 0 });
   });
 
   it('vacuums a table (PGlite has no autovacuum) on the first removal, then once a fifth of it went', async () => {
