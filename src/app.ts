@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { type Database, type DatabaseTarget, databaseTarget, openDatabase } from './db/database';
 import { migrateDatabase } from './db/migrate';
 import { DeliveryEngine } from './delivery/engine';
-import { measureLogTables } from './delivery/log-size';
+import { boundedLogSizes, measureLogTables } from './delivery/log-size';
 import { RetentionTask } from './delivery/retention';
 import { SsrfGuard } from './delivery/ssrf';
 import { HookCache } from './domain/hook-cache';
@@ -91,7 +91,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       logger,
       metrics: createMetrics({
         hookCache: () => hookCache.stats(),
-        log: { tables: () => measureLogTables(db.prisma, retention.tables), lastRetentionRun: () => retention.lastRun },
+        log: { tables: boundedLogSizes(() => measureLogTables(db.prisma, retention.tables), 1_000), lastRetentionRun: () => retention.lastRun },
       }),
       checkHealth: () => db.checkHealth(),
       handlers,

@@ -7,6 +7,8 @@ export class PostgresHealth {
   private client: pg.Client | null = null;
   /** Concurrent checks share one round trip. */
   private pending: Promise<void> | null = null;
+  /** After close, the app has let go of the database: it is unavailable to it, whatever the server says. */
+  private closed = false;
 
   constructor(
     private readonly url: string,
@@ -14,11 +16,13 @@ export class PostgresHealth {
   ) {}
 
   check(): Promise<void> {
+    if (this.closed) return Promise.reject(new DatabaseUnavailableError('the database connection is closed'));
     this.pending ??= this.probe().finally(() => (this.pending = null));
     return this.pending;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.pending?.catch(() => undefined);
     const client = this.client;
     this.client = null;

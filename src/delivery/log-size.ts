@@ -32,3 +32,22 @@ export async function measureLogTables(prisma: PrismaClient, tables: readonly st
     }),
   );
 }
+
+/**
+ * `measure` for a metrics scrape that must answer whatever the database is doing (PGlite busy with
+ * a long query, an outage): at most one measurement in flight, and past `timeoutMs` the last known
+ * sizes (none before the first) instead of a wait.
+ */
+export function boundedLogSizes(measure: () => Promise<LogTableSize[]>, timeoutMs: number): () => Promise<LogTableSize[]> {
+  let last: LogTableSize[] = [];
+  let inFlight: Promise<LogTableSize[]> | null = null;
+  return async () => {
+    inFlight ??= measure()
+      .then((sizes) => (last = sizes))
+      .catch(() => last)
+      .finally(() => (inFlight = null));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<LogTableSize[]>((resolve) => (timer = setTimeout(() => resolve(last), timeoutMs)));
+    return Promise.race([inFlight, late]).finally(() => clearTimeout(timer));
+  };
+}

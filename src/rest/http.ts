@@ -40,12 +40,27 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   if (length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined)) return '';
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    // The client went away mid-body: not the database's fault (its ECONNRESET would read as an
+    // outage), and no answer is owed. The server logs it at debug level.
+    throw new ClientAbortedError(error);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A request body that never arrived whole: the client disconnected. */
+export class ClientAbortedError extends Error {
+  override name = 'ClientAbortedError';
+  constructor(readonly reason: unknown) {
+    super('the client closed the request before its body arrived');
+  }
 }
 
 export type Params = Record<string, unknown>;
