@@ -12,6 +12,7 @@
 // and the walk stops at the first batch reaching rows created after the cutoff. A run costs the
 // rows it removes plus the few old rows it must keep (pending deliveries), never the whole log.
 
+import { asDatabaseUnavailable } from '../db/unavailable';
 import { FINISHED_STATUSES, retentionCutoff } from '../domain/log-retention';
 import type { PrismaClient } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
@@ -237,7 +238,12 @@ export class RetentionTask {
               );
             }
           },
-          (error: unknown) => this.options.logger.warn({ err: error }, 'delivery log retention run failed; retrying at the next interval'),
+          (error: unknown) => {
+            // An outage is logged once by the components that wait it out; here, one line, no stack.
+            const unavailable = asDatabaseUnavailable(error);
+            if (unavailable) this.options.logger.warn({ reason: unavailable.message }, 'delivery log retention skipped: the database is unavailable');
+            else this.options.logger.warn({ err: error }, 'delivery log retention run failed; retrying at the next interval');
+          },
         )
         .finally(() => this.scheduleNext(this.options.intervalMs));
     }, delayMs);
