@@ -109,8 +109,6 @@ async function openPGliteWorker(target: Extract<DatabaseTarget, { kind: 'pglite'
   host.onStop(() => notifications.stopped());
   const adapterFactory = new WholeScriptPg(pool);
   const prisma = unavailableAware(new PrismaClient({ adapter: adapterFactory }));
-  // One process owns a PGlite data directory, so an in-process mutex is a database-wide lock.
-  let tail: Promise<unknown> = Promise.resolve();
   return {
     kind: 'pglite',
     prisma,
@@ -124,11 +122,7 @@ async function openPGliteWorker(target: Extract<DatabaseTarget, { kind: 'pglite'
         throw new DatabaseUnavailableError('the embedded database is not answering');
       }
     },
-    withLock<T>(_key: number, fn: () => Promise<T>) {
-      const run = tail.then(fn, fn);
-      tail = run.catch(() => undefined);
-      return run;
-    },
+    withLock: inProcessLock(),
     tryWithLock: inProcessTryLock(),
     async close() {
       await notifications.close();
@@ -157,8 +151,6 @@ async function openPGliteInProcess(dataDir: string | null, template?: Blob): Pro
   const adapterFactory = new PrismaPGlite(pglite);
   const prisma = new PrismaClient({ adapter: adapterFactory });
   const notifications = new PGliteNotifications(pglite);
-  // One process owns a PGlite data directory, so an in-process mutex is a database-wide lock.
-  let tail: Promise<unknown> = Promise.resolve();
   return {
     kind: 'pglite',
     prisma,
@@ -168,11 +160,7 @@ async function openPGliteInProcess(dataDir: string | null, template?: Blob): Pro
     async checkHealth() {
       await prisma.$queryRaw`SELECT 1`;
     },
-    withLock<T>(_key: number, fn: () => Promise<T>) {
-      const run = tail.then(fn, fn);
-      tail = run.catch(() => undefined);
-      return run;
-    },
+    withLock: inProcessLock(),
     tryWithLock: inProcessTryLock(),
     async close() {
       await notifications.close();
@@ -180,6 +168,16 @@ async function openPGliteInProcess(dataDir: string | null, template?: Blob): Pro
       await pglite.close();
       await unlock();
     },
+  };
+}
+
+/** PGlite's lock: one process owns the data directory, so an in-process mutex is database-wide. */
+function inProcessLock(): Database['withLock'] {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(_key: number, fn: () => Promise<T>) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
   };
 }
 
